@@ -1,0 +1,139 @@
+/*
+ * dp_engine.h - the reservation core the dataplane's worker lcores run.
+ *
+ * Threads:
+ *   - worker threads (one per lcore): each is the only writer of the
+ *     partitions it owns (sections assigned to it, its slice of every GA type)
+ *     and of its hold, order and idempotency tables. It must be registered
+ *     with liburcu QSBR (urcu_qsbr_register_thread) and call
+ *     urcu_qsbr_quiescent_state() once per loop turn, plus dp_worker_tick().
+ *   - any other QSBR-registered thread may read: dp_part_counts_get,
+ *     dp_seat_word, dp_order_get (inside urcu_qsbr_read_lock/unlock).
+ *   - the control path (one thread at a time): dp_engine_add_event,
+ *     dp_engine_remove_event, dp_engine_recover. It may block.
+ *
+ * The per-request functions (dp_route, dp_execute, dp_worker_tick) do no
+ * malloc, no syscall, no lock and no logging.
+ */
+#ifndef STAMPEDE_DP_ENGINE_H
+#define STAMPEDE_DP_ENGINE_H
+
+#include "dataplane/dp_types.h"
+#include "storage/st.h"
+
+struct dp_engine;
+struct dp_worker;
+
+/* Fill a config with the defaults for `workers` workers. */
+void dp_config_defaults(struct dp_config *cfg, unsigned workers);
+
+/*
+ * Create an engine whose workers log to env (env's worker count must equal
+ * cfg->workers). All tables are allocated here.
+ * Errors: -EINVAL (bad config), -ENOMEM.
+ */
+int dp_engine_create(const struct dp_config *cfg, struct st_env *env, struct dp_engine **out);
+/* Free everything. No worker may be running. NULL is accepted. */
+void dp_engine_destroy(struct dp_engine *eng);
+
+struct dp_worker *dp_engine_worker(struct dp_engine *eng, unsigned idx);
+unsigned dp_engine_workers(const struct dp_engine *eng);
+struct st_env *dp_engine_env(struct dp_engine *eng);
+
+/*
+ * Check a definition without loading it. Returns 0, or -EINVAL and writes a
+ * one-line reason into err (errlen bytes) naming the field at fault.
+ */
+int dp_event_def_check(const struct dp_event_def *def, char *err, size_t errlen);
+
+/*
+ * Store the definition durably (st_env_put_event) and publish the event to
+ * every worker by RCU pointer swap. Control path only; the caller must be a
+ * QSBR-registered thread that is online or offline (it is put offline while
+ * waiting for the grace period).
+ * Errors: -EINVAL (bad def: see err), -EEXIST (id loaded), -ENOSPC
+ * (DP_EVENTS_MAX), -ENOMEM, or a storage error.
+ */
+int dp_engine_add_event(struct dp_engine *eng, const struct dp_event_def *def, char *err, size_t errlen);
+
+/*
+ * Unpublish an event and free it after a grace period. Its stored definition
+ * is deleted; its log records stay (recovery skips records of unknown events).
+ * Errors: -ENOENT.
+ */
+int dp_engine_remove_event(struct dp_engine *eng, uint32_t event_id);
+
+/*
+ * Rebuild every event, hold, order and idempotency record from storage. Call
+ * once, after dp_engine_create and before workers or the writer start.
+ * Errors: MDB_CORRUPTED (log inconsistent with the events), LMDB codes, -ENOMEM.
+ */
+int dp_engine_recover(struct dp_engine *eng);
+
+/*
+ * Which worker must execute rq. Any thread; lock-free. Returns the worker
+ * index, or -1 when the event or part is unknown (dp_execute on any worker
+ * then answers NOT_FOUND).
+ */
+int dp_route(struct dp_engine *eng, const struct dp_request *rq);
+
+/*
+ * Execute one request on its owning worker (the calling thread must be that
+ * worker's). Always fills *out; returns out->status. When out->wait_seq is
+ * non-zero the reply reports a mutation and must not leave before the
+ * worker's log is durable up to it (dp_worker_durable).
+ * rq must not be NULL; any content is accepted and checked.
+ */
+int dp_execute(struct dp_worker *w, const struct dp_request *rq, uint64_t now_ms, struct dp_reply *out);
+
+/*
+ * Once per loop turn on the worker thread: expires up to
+ * cfg.expire_scan_per_tick hold slots that are due, moves GA stock to slices
+ * that ran dry. Returns the number of holds expired.
+ */
+unsigned dp_worker_tick(struct dp_worker *w, uint64_t now_ms);
+
+/* Expire every due hold of this worker now (tests, shutdown). */
+unsigned dp_worker_expire_all(struct dp_worker *w, uint64_t now_ms);
+
+/* Records of this worker that are durable (replies with wait_seq <= this may leave). */
+uint64_t dp_worker_durable(const struct dp_worker *w);
+unsigned dp_worker_index(const struct dp_worker *w);
+
+/* ---- readers (any QSBR thread, inside a read-side critical section) ---- */
+
+/* Counts of a part; -ENOENT if unknown. */
+int dp_part_counts_get(struct dp_engine *eng, uint32_t event_id, uint32_t part_id, struct dp_part_counts *out);
+/* Sum over every part of an event; -ENOENT if unknown. */
+int dp_event_counts_get(struct dp_engine *eng, uint32_t event_id, struct dp_part_counts *out);
+/* The raw state word of one seat or serial; -ENOENT / -ERANGE. */
+int dp_seat_word(struct dp_engine *eng, uint32_t event_id, uint32_t part_id, uint32_t idx, uint64_t *word_out);
+/* Tickets held plus bought by one client in one event (0 if unknown). */
+uint32_t dp_buyer_count(struct dp_engine *eng, uint32_t event_id, uint64_t client_id);
+/* Look up an order; -ENOENT if unknown. */
+int dp_order_get(struct dp_engine *eng, uint64_t order_id, struct dp_order_view *out);
+/* Orders made so far by one worker (order ids are dp_order_id(worker, 1..n)). */
+uint64_t dp_worker_orders(const struct dp_worker *w);
+
+/* ---- seat word decoding ---- */
+static inline enum dp_seat_state dp_seat_word_state(uint64_t w) { return (enum dp_seat_state)(w >> 62); }
+/* HELD: the hold reference (worker << 24 | slot). */
+static inline uint32_t dp_seat_word_hold_ref(uint64_t w) { return (uint32_t)(w >> 30); }
+/* SOLD: the order id. */
+static inline uint64_t dp_seat_word_order(uint64_t w) { return w & ((1ull << 62) - 1); }
+
+/* Order ids: worker in the top bits, 1-based sequence below. */
+#define DP_ORDER_SEQ_BITS 54
+static inline uint64_t dp_order_id(unsigned worker, uint64_t seq) { return ((uint64_t)worker << DP_ORDER_SEQ_BITS) | seq; }
+static inline unsigned dp_order_worker(uint64_t id) { return (unsigned)(id >> DP_ORDER_SEQ_BITS); }
+static inline uint64_t dp_order_seq(uint64_t id) { return id & ((1ull << DP_ORDER_SEQ_BITS) - 1); }
+
+/* Hold ids: worker 8 bits, slot 24 bits, generation 32 bits. */
+static inline unsigned dp_hold_worker(uint64_t id) { return (unsigned)(id >> 56); }
+static inline uint32_t dp_hold_slot(uint64_t id) { return (uint32_t)(id >> 32) & 0xffffffu; }
+static inline uint32_t dp_hold_gen(uint64_t id) { return (uint32_t)id; }
+
+const char *dp_status_name(int status);
+const char *dp_detail_name(int detail);
+
+#endif
