@@ -197,7 +197,7 @@ static unsigned expire_scan(struct dp_worker *w, uint64_t now_ms, uint32_t budge
 		struct dp_hold *h = &w->holds[slot];
 		if (h->state != DP_H_ACTIVE || now_ms < h->expiry_ms)
 			continue;
-		if (dp_hold_end(w, h, slot, ST_REC_EXPIRE, 0, 0, now_ms) != 0) {
+		if (dp_hold_end(w, h, slot, ST_REC_EXPIRE, 0, 0, 0, now_ms) != 0) {
 			w->expire_cursor = slot; /* log full: retry this slot next turn */
 			break;
 		}

@@ -226,7 +226,7 @@ void dp_release(struct dp_worker *w, const struct dp_request *rq, uint64_t now_m
 /* End an active hold (RELEASE or EXPIRE record). Returns 0, or -ENOBUFS/-EIO
  * from the log (nothing changed). */
 int dp_hold_end(struct dp_worker *w, struct dp_hold *h, uint32_t slot, uint8_t rec_type, uint64_t request_id,
-		uint32_t flags, uint64_t now_ms);
+		uint64_t fingerprint, uint32_t flags, uint64_t now_ms);
 /* Give a hold's items back to their part (words, counters, free lists). */
 void dp_items_free(struct dp_worker *w, struct dp_part *p, const uint32_t *items, unsigned n);
 uint64_t dp_hold_id_make(unsigned worker, uint32_t slot, uint32_t gen);

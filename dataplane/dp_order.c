@@ -95,7 +95,7 @@ void dp_items_free(struct dp_worker *w, struct dp_part *p, const uint32_t *items
 }
 
 int dp_hold_end(struct dp_worker *w, struct dp_hold *h, uint32_t slot, uint8_t rec_type, uint64_t request_id,
-		uint32_t flags, uint64_t now_ms)
+		uint64_t fingerprint, uint32_t flags, uint64_t now_ms)
 {
 	assert(h->state == DP_H_ACTIVE);
 	assert(rec_type == ST_REC_RELEASE || rec_type == ST_REC_EXPIRE);
@@ -110,6 +110,7 @@ int dp_hold_end(struct dp_worker *w, struct dp_hold *h, uint32_t slot, uint8_t r
 	rec.hold_id = dp_hold_id_make(w->idx, slot, h->gen);
 	rec.client_id = h->client_id;
 	rec.request_id = request_id;
+	rec.fingerprint = fingerprint;
 	rec.time_ms = now_ms;
 	rec.expiry_ms = h->expiry_ms;
 	uint64_t seq;
@@ -156,7 +157,7 @@ void dp_confirm(struct dp_worker *w, const struct dp_request *rq, uint64_t now_m
 	assert(h->state == DP_H_ACTIVE);
 	if (now_ms >= h->expiry_ms) {
 		/* Expiry is decided here, where the hold is used, not by the sweep. */
-		if (dp_hold_end(w, h, slot, ST_REC_EXPIRE, 0, 0, now_ms) == 0)
+		if (dp_hold_end(w, h, slot, ST_REC_EXPIRE, 0, 0, 0, now_ms) == 0)
 			w->expired_total++;
 		dp_reply_status(out, DP_S_EXPIRED, DP_D_NONE);
 		return;
@@ -257,7 +258,7 @@ void dp_release(struct dp_worker *w, const struct dp_request *rq, uint64_t now_m
 		}
 		return;
 	}
-	int rc = dp_hold_end(w, h, slot, ST_REC_RELEASE, rq->request_id,
+	int rc = dp_hold_end(w, h, slot, ST_REC_RELEASE, rq->request_id, dp_request_fingerprint(rq),
 			     (rq->flags & DP_REQ_F_OPERATOR) ? ST_REC_F_OPERATOR : 0, now_ms);
 	if (rc) {
 		log_busy(w, rc, out);
