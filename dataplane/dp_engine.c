@@ -209,7 +209,7 @@ static unsigned expire_scan(struct dp_worker *w, uint64_t now_ms, uint32_t budge
 
 unsigned dp_worker_tick(struct dp_worker *w, uint64_t now_ms)
 {
-	dp_ga_tick(w);
+	dp_ga_tick(w, now_ms);
 	return expire_scan(w, now_ms, w->eng->cfg.expire_scan_per_tick);
 }
 

@@ -31,6 +31,11 @@ static int ga_donate(struct dp_worker *w, struct dp_part *p, unsigned to)
 	struct dp_slice *dry = &p->slices[to];
 	if (mine->n_free == 0 || atomic_load_explicit(&dry->need, memory_order_acquire) == 0)
 		return 0;
+	/* Two slices that both need stock would otherwise trade halves back
+	 * and forth forever: among needy slices stock flows only to the lower
+	 * index, so one of them fills up and the other is told the truth. */
+	if (atomic_load_explicit(&mine->need, memory_order_relaxed) != 0 && to > w->idx)
+		return 0;
 	uint32_t expected = DP_INBOX_EMPTY;
 	if (!atomic_compare_exchange_strong(&dry->inbox.state, &expected, DP_INBOX_FILLING))
 		return 0;
@@ -49,7 +54,7 @@ static int ga_donate(struct dp_worker *w, struct dp_part *p, unsigned to)
 	return 1;
 }
 
-/* Take a full inbox into my slice; the need ends once it covers what was asked. */
+/* Take a full inbox into my slice. */
 static int ga_receive(struct dp_worker *w, struct dp_part *p)
 {
 	struct dp_slice *mine = &p->slices[w->idx];
@@ -69,12 +74,12 @@ static int ga_receive(struct dp_worker *w, struct dp_part *p)
 	memcpy(mine->free + mine->n_free, mine->inbox.serials, mine->inbox.n * sizeof(uint32_t));
 	mine->n_free += mine->inbox.n;
 	atomic_store_explicit(&mine->inbox.state, DP_INBOX_EMPTY, memory_order_release);
-	if (mine->n_free >= atomic_load_explicit(&mine->need, memory_order_relaxed))
-		dp_ga_need(w->eng, mine, 0);
+	/* The need stays until the waiting hold succeeds: cleared earlier, this
+	 * slice would give the stock straight back to another needy one. */
 	return 1;
 }
 
-void dp_ga_tick(struct dp_worker *w)
+void dp_ga_tick(struct dp_worker *w, uint64_t now_ms)
 {
 	struct dp_engine *eng = w->eng;
 	if (eng->cfg.workers == 1 || atomic_load_explicit(&eng->ga_needs, memory_order_acquire) == 0)
@@ -91,11 +96,12 @@ void dp_ga_tick(struct dp_worker *w)
 			for (unsigned to = 0; to < p->n_slices; to++)
 				if (to != w->idx)
 					ga_donate(w, p, to);
-			/* Nothing left anywhere: stop asking (the buyer's retry
-			 * will be told sold out). */
+			/* Stop asking when nothing is left anywhere (the retry
+			 * will be told sold out) or the buyer stopped retrying
+			 * (a forgotten need must not pin stock here). */
 			if (atomic_load_explicit(&mine->need, memory_order_relaxed) &&
 			    atomic_load_explicit(&mine->inbox.state, memory_order_acquire) == DP_INBOX_EMPTY &&
-			    dp_part_available(p) == 0)
+			    (dp_part_available(p) == 0 || now_ms >= mine->need_ms + DP_GA_NEED_TTL_MS))
 				dp_ga_need(eng, mine, 0);
 		}
 	}

@@ -152,6 +152,7 @@ void dp_hold_ga(struct dp_worker *w, const struct dp_request *rq, uint64_t now_m
 		if (avail >= n) {
 			/* Stock is on other workers' slices: ask for some and have
 			 * the buyer retry; never a false "sold out". */
+			sl->need_ms = now_ms;
 			dp_ga_need(w->eng, sl, n);
 			dp_reply_status(out, DP_S_BUSY, DP_D_REBALANCING);
 			out->retry_after_ms = 1;

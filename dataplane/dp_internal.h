@@ -15,6 +15,8 @@
 #include "dataplane/dp_engine.h"
 
 #define DP_CACHE_LINE 64
+/* A GA need not asked for again (by a buyer's retry) within this is dropped. */
+#define DP_GA_NEED_TTL_MS 200
 #define DP_ALIGNED __attribute__((aligned(DP_CACHE_LINE)))
 
 /* Seat words: [63:62] state; HELD: [61:30] hold ref, [29:0] expiry s since
@@ -62,6 +64,7 @@ struct dp_slice {
 	uint32_t n_free;    /* GA: serials on the free stack */
 	uint32_t *free;     /* GA: free stack, room for the whole capacity */
 	_Atomic uint32_t need; /* GA: tickets wanted by a dry slice (0: none) */
+	uint64_t need_ms;      /* GA: when the need was last asked for */
 	struct dp_inbox inbox;
 } DP_ALIGNED;
 
@@ -233,7 +236,7 @@ uint64_t dp_hold_id_make(unsigned worker, uint32_t slot, uint32_t gen);
 void dp_free_slot_push(struct dp_worker *w, uint32_t slot);
 
 /* ---- dp_ga.c ---- */
-void dp_ga_tick(struct dp_worker *w);
+void dp_ga_tick(struct dp_worker *w, uint64_t now_ms);
 /* Set or clear my slice's need (owner thread only), keeping eng->ga_needs. */
 void dp_ga_need(struct dp_engine *eng, struct dp_slice *sl, uint32_t n);
 

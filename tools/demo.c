@@ -14,21 +14,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <urcu/urcu-qsbr.h>
 
 #include "dataplane/dp_engine.h"
 
 #define DEMO_WORKERS 2
-#define DEMO_BUYERS 5000
+#define DEMO_BUYERS 5000 /* arriving over 500 simulated seconds */
 #define DEMO_TICKETS 1000
 #define DEMO_EVENT 1
 #define DEMO_GA 1
 #define DEMO_ABANDON_PCT 20
+#define DEMO_ARRIVAL_MS 100 /* buyer b arrives b * 100 ms after opening */
+#define DEMO_HOLD_TTL_MS 60000
 
 static struct dp_engine *eng;
-static _Atomic uint64_t fake_now_ms;
-static _Atomic int go;
+static uint64_t open_ms;
+static atomic_int go;
+static atomic_int done; /* workers through their buyers */
 
 struct worker_stats {
 	uint64_t acked_orders, acked_holds, sold_out, limit, busy, expired;
@@ -36,10 +40,10 @@ struct worker_stats {
 };
 static struct worker_stats stats[DEMO_WORKERS];
 
-static void wait_durable(struct dp_worker *w, uint64_t seq)
+static void wait_durable(struct dp_worker *w, uint64_t seq, uint64_t now_ms)
 {
 	while (dp_worker_durable(w) < seq) {
-		dp_worker_tick(w, atomic_load(&fake_now_ms));
+		dp_worker_tick(w, now_ms);
 		urcu_qsbr_quiescent_state();
 	}
 }
@@ -60,15 +64,23 @@ static void *worker_main(void *arg)
 		rq.client_id = b;
 		if (dp_route(eng, &rq) != (int)idx)
 			continue;
+		/* Simulated time: abandoned holds lapse while the sale goes on,
+		 * and the sweep in dp_worker_tick gives their tickets back. */
+		const uint64_t now = open_ms + b * DEMO_ARRIVAL_MS;
+		for (unsigned k = 0; k < 64; k++)
+			s->expired += dp_worker_tick(w, now);
 		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
 		rq.n = (uint8_t)(1 + (rng >> 40) % 4);
 		rq.request_id = 1;
 		struct dp_reply rp;
 		int st;
-		while ((st = dp_execute(w, &rq, atomic_load(&fake_now_ms), &rp)) == DP_S_BUSY) {
+		while ((st = dp_execute(w, &rq, now, &rp)) == DP_S_BUSY) {
+			/* A buyer told "busy, retry in N ms" waits and retries. */
 			s->busy++;
-			dp_worker_tick(w, atomic_load(&fake_now_ms));
-			urcu_qsbr_quiescent_state();
+			urcu_qsbr_thread_offline();
+			usleep(rp.retry_after_ms * 1000u);
+			urcu_qsbr_thread_online();
+			dp_worker_tick(w, now);
 		}
 		if (st == DP_S_SOLD_OUT) {
 			s->sold_out++;
@@ -78,24 +90,32 @@ static void *worker_main(void *arg)
 			fprintf(stderr, "demo: hold: %s\n", dp_status_name(st));
 			exit(1);
 		}
-		wait_durable(w, rp.wait_seq);
+		wait_durable(w, rp.wait_seq, now);
 		s->acked_holds++;
 		if ((rng >> 20) % 100 < DEMO_ABANDON_PCT)
 			continue; /* walks away; the hold expires */
 		struct dp_request cf = {.op = DP_OP_CONFIRM, .client_id = b, .request_id = 2, .hold_id = rp.hold_id};
 		snprintf((char *)cf.payment_ref, sizeof(cf.payment_ref), "pay-%llu", (unsigned long long)b);
 		uint8_t n = rp.n_items;
-		if ((st = dp_execute(w, &cf, atomic_load(&fake_now_ms), &rp)) != DP_S_OK) {
+		if ((st = dp_execute(w, &cf, now, &rp)) != DP_S_OK) {
 			fprintf(stderr, "demo: confirm: %s\n", dp_status_name(st));
 			exit(1);
 		}
-		wait_durable(w, rp.wait_seq);
+		wait_durable(w, rp.wait_seq, now);
 		s->acked_orders++;
 		s->tickets_confirmed += n;
 	}
-	/* The abandoned holds' time runs out: expire them (as the sweep would). */
-	s->expired = dp_worker_expire_all(w, atomic_load(&fake_now_ms) + DP_HOLD_TTL_MS_DEFAULT + 1);
-	wait_durable(w, st_log_pushed(st_env_log(dp_engine_env(eng), idx)));
+	/* Keep serving the other workers' requests for stock until all are
+	 * through, as a dataplane lcore keeps polling. */
+	atomic_fetch_add(&done, 1);
+	while (atomic_load(&done) < DEMO_WORKERS) {
+		dp_worker_tick(w, open_ms + DEMO_BUYERS * DEMO_ARRIVAL_MS);
+		urcu_qsbr_quiescent_state();
+	}
+	/* After the sale: the last abandoned holds run out too. */
+	const uint64_t end = open_ms + (DEMO_BUYERS + 1) * DEMO_ARRIVAL_MS + DEMO_HOLD_TTL_MS;
+	s->expired += dp_worker_expire_all(w, end);
+	wait_durable(w, st_log_pushed(st_env_log(dp_engine_env(eng), idx)), end);
 	urcu_qsbr_unregister_thread();
 	return NULL;
 }
@@ -132,16 +152,18 @@ int main(void)
 	urcu_qsbr_register_thread();
 	static struct dp_tier_def tier = {.id = 1, .name = "general", .price_cents = 4900};
 	static struct dp_ga_def ga = {.id = DEMO_GA, .name = "Comic-Con test sale", .capacity = DEMO_TICKETS, .tier = 1};
-	struct dp_event_def def = {.id = DEMO_EVENT, .name = "demo on-sale", .hold_ttl_ms = DP_HOLD_TTL_MS_DEFAULT,
+	struct dp_event_def def = {.id = DEMO_EVENT, .name = "demo on-sale", .hold_ttl_ms = DEMO_HOLD_TTL_MS,
 				   .buyer_limit = DP_BUYER_LIMIT_DEFAULT, .n_tiers = 1, .tiers = &tier, .n_ga = 1, .ga = &ga};
 	char err[200];
 	if (dp_engine_add_event(eng, &def, err, sizeof(err)) != 0 || st_writer_start(env) != 0) {
 		fprintf(stderr, "demo: %s\n", err);
 		return 1;
 	}
-	atomic_store(&fake_now_ms, (uint64_t)time(NULL) * 1000);
-	printf("stampede demo: %d buyers, %d general-admission tickets, %d workers, full-sync LMDB in %s\n",
-	       DEMO_BUYERS, DEMO_TICKETS, DEMO_WORKERS, dir);
+	open_ms = (uint64_t)time(NULL) * 1000;
+	printf("stampede demo: %d buyers over %d simulated seconds for %d general-admission tickets,\n"
+	       "  %d%% of holders abandon (holds lapse after %d s), %d workers, full-sync LMDB in %s\n",
+	       DEMO_BUYERS, DEMO_BUYERS * DEMO_ARRIVAL_MS / 1000, DEMO_TICKETS, DEMO_ABANDON_PCT,
+	       DEMO_HOLD_TTL_MS / 1000, DEMO_WORKERS, dir);
 	pthread_t th[DEMO_WORKERS];
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -166,7 +188,7 @@ int main(void)
 	dp_event_counts_get(eng, DEMO_EVENT, &c);
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	printf("  %.1f ms: %llu holds acknowledged, %llu orders (%llu tickets), %llu holds abandoned and expired,\n"
-	       "  %llu buyers told sold out, %llu busy retries while stock moved between workers\n",
+	       "  %llu buyers told sold out, %llu \"busy, retry\" answers while stock moved between workers\n",
 	       ms, (unsigned long long)tot.acked_holds, (unsigned long long)tot.acked_orders,
 	       (unsigned long long)tot.tickets_confirmed, (unsigned long long)tot.expired,
 	       (unsigned long long)tot.sold_out, (unsigned long long)tot.busy);

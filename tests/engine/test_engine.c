@@ -689,6 +689,63 @@ static void ga_transfer_then_recover(struct fx *f, unsigned recv, unsigned donor
 	fx_confirm_ok(f, rq.client_id, moved_hold, NULL);
 }
 
+/* Two dry slices that both need stock must not trade it back and forth
+ * forever (a livelock seen in the demo): within a few tick rounds one of
+ * the two waiting holds succeeds and the other gets a definite answer. */
+static void test_ga_two_needy_slices(void **state)
+{
+	struct fx *f = *state;
+	fx_open(f, 2, true);
+	fx_add_std(f, EV1);
+	/* Leave 1 free on slice 0 and 2 on slice 1 (G1 is split 25 / 25). */
+	const unsigned leave[2] = {1, 2};
+	for (unsigned widx = 0; widx < 2; widx++) {
+		unsigned take = G1_CAP / 2 - leave[widx];
+		while (take > 0) {
+			unsigned n = take < 4 ? take : 4;
+			struct dp_request rq;
+			struct dp_reply out;
+			rq_hold_ga(&rq, 0, f->next_req++, EV1, G1, n);
+			route_to(f, &rq, widx);
+			fx_exec_on(f, widx, &rq, &out);
+			EXPECT_REPLY(out, DP_S_OK, -1);
+			take -= n;
+		}
+	}
+	assert_int_equal(fx_counts(f, EV1, G1).free, 3);
+	struct dp_request a, b;
+	struct dp_reply ra, rb;
+	rq_hold_ga(&a, 0, f->next_req++, EV1, G1, 2);
+	route_to(f, &a, 0);
+	rq_hold_ga(&b, 0, f->next_req++, EV1, G1, 3);
+	route_to(f, &b, 1);
+	fx_exec_on(f, 0, &a, &ra);
+	EXPECT_REPLY(ra, DP_S_BUSY, DP_D_REBALANCING);
+	fx_exec_on(f, 1, &b, &rb);
+	EXPECT_REPLY(rb, DP_S_BUSY, DP_D_REBALANCING);
+	unsigned rounds = 0;
+	while (ra.status == DP_S_BUSY || rb.status == DP_S_BUSY) {
+		if (++rounds > 8)
+			fail_msg("still busy after 8 tick rounds: a %s, b %s", dp_status_name(ra.status),
+				 dp_status_name(rb.status));
+		for (unsigned k = 0; k < 2; k++) {
+			dp_worker_tick(fx_worker(f, 0), f->now);
+			dp_worker_tick(fx_worker(f, 1), f->now);
+		}
+		if (ra.status == DP_S_BUSY)
+			fx_exec_on(f, 0, &a, &ra);
+		if (rb.status == DP_S_BUSY)
+			fx_exec_on(f, 1, &b, &rb);
+	}
+	/* 3 free: at most one of 2 and 3 fits. */
+	assert_true((ra.status == DP_S_OK) != (rb.status == DP_S_OK));
+	struct dp_reply *loser = ra.status == DP_S_OK ? &rb : &ra;
+	EXPECT_REPLY(*loser, DP_S_SOLD_OUT, -1);
+	struct dp_part_counts c = fx_counts(f, EV1, G1);
+	assert_int_equal(c.free, ra.status == DP_S_OK ? 1 : 0);
+	assert_int_equal(loser->available, c.free);
+}
+
 static void test_ga_transfer_1_to_0_recover(void **state)
 {
 	ga_transfer_then_recover(*state, 0, 1);
@@ -1808,6 +1865,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hold_best_no_split, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hold_ga_basic, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ga_rebalance_sellout, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_ga_two_needy_slices, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ga_transfer_1_to_0_recover, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ga_transfer_0_to_1_recover, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_confirm, fx_setup, fx_teardown),
