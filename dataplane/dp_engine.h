@@ -108,6 +108,14 @@ int dp_part_counts_get(struct dp_engine *eng, uint32_t event_id, uint32_t part_i
 int dp_event_counts_get(struct dp_engine *eng, uint32_t event_id, struct dp_part_counts *out);
 /* The raw state word of one seat or serial; -ENOENT / -ERANGE. */
 int dp_seat_word(struct dp_engine *eng, uint32_t event_id, uint32_t part_id, uint32_t idx, uint64_t *word_out);
+/*
+ * One page of a part's seat map: for seats first..first+count-1 (clipped to
+ * the part), one byte each: state in bits 0-1 (enum dp_seat_state), tier in
+ * bits 2-7. *got_out is the number written; counts are the part's.
+ * Errors: -ENOENT (event or part), -ERANGE (first past the end, or count 0).
+ */
+int dp_seat_map_page(struct dp_engine *eng, uint32_t event_id, uint32_t part_id, uint32_t first, uint32_t count,
+		     uint8_t *out, uint32_t *got_out, struct dp_part_counts *counts);
 /* Tickets held plus bought by one client in one event (0 if unknown). */
 uint32_t dp_buyer_count(struct dp_engine *eng, uint32_t event_id, uint64_t client_id);
 /* Look up an order; -ENOENT if unknown. */

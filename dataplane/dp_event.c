@@ -50,6 +50,8 @@ int dp_event_def_check(const struct dp_event_def *def, char *err, size_t errlen)
 	CHECK(def->n_tiers == 0 || def->tiers != NULL, "event %u tiers: missing array", def->id);
 	for (uint32_t i = 0; i < def->n_tiers; i++) {
 		CHECK(name_ok(def->tiers[i].name), "event %u tier %u name: too long", def->id, def->tiers[i].id);
+		CHECK(def->tiers[i].id < DP_TIERS_MAX, "event %u tier %u: id outside 0..%u", def->id, def->tiers[i].id,
+		      DP_TIERS_MAX - 1);
 		for (uint32_t j = 0; j < i; j++)
 			CHECK(def->tiers[j].id != def->tiers[i].id, "event %u tier %u: duplicate id", def->id,
 			      def->tiers[i].id);
@@ -396,4 +398,24 @@ uint32_t dp_buyer_count(struct dp_engine *eng, uint32_t event_id, uint64_t clien
 {
 	struct dp_event *ev = dp_event_lookup(eng, event_id);
 	return ev ? dp_buyers_get(&ev->buyers, client_id) : 0;
+}
+
+int dp_seat_map_page(struct dp_engine *eng, uint32_t event_id, uint32_t part_id, uint32_t first, uint32_t count,
+		     uint8_t *out, uint32_t *got_out, struct dp_part_counts *counts)
+{
+	struct dp_event *ev = dp_event_lookup(eng, event_id);
+	struct dp_part *p = ev ? dp_part_lookup(ev, part_id) : NULL;
+	if (!p)
+		return -ENOENT;
+	if (first >= p->capacity || count == 0)
+		return -ERANGE;
+	uint32_t n = p->capacity - first < count ? p->capacity - first : count;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t w = atomic_load_explicit(&p->words[first + i], memory_order_acquire);
+		uint8_t tier = p->kind == ST_KIND_SEAT ? p->seats[first + i].tier : p->ga_tier;
+		out[i] = (uint8_t)(dp_seat_word_state(w) | (uint8_t)(tier << 2));
+	}
+	*got_out = n;
+	part_counts(p, counts);
+	return 0;
 }
