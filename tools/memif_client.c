@@ -1,0 +1,596 @@
+/*
+ * memif_client.c - stampede-memif-client: a small DPDK client that talks to
+ * stampede-dataplane over net_memif (or any port), for the memif test and
+ * `tools/bench dataplane`.
+ *
+ *   stampede-memif-client [EAL options] -- --mode MODE [options]
+ *
+ * Modes:
+ *   check   functional round trip: ARP, ping, hold, the losing side of a race
+ *           with its alternative, confirm, a retried confirm, release, order
+ *           lookup, a malformed message; exit 0 only if every answer is right.
+ *   bench   as many buyers as --window in flight: hold a seat (shuffled
+ *           order over the event), confirm it once the hold is acknowledged;
+ *           for --seconds; prints one JSON line with requests/s, holds/s and
+ *           latency percentiles.
+ *   flood   ceiling: send PINGs as fast as the port takes them and count
+ *           whatever comes back (against testpmd in macswap mode this is the
+ *           plain echo ceiling of the memif link); prints {"pps":..}.
+ *
+ * Options: --ip A (ours, default 10.12.0.1), --server A (10.12.0.2), --port N
+ * (7300), --event N, --sections N, --seats N (seats per section), --window N,
+ * --seconds S, --server-mac XX:..:XX (skip ARP, for flood against testpmd).
+ */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include "dataplane/dp_proto.h"
+#include "dataplane/dp_types.h"
+
+#define MC_BURST 32
+#define MC_WINDOW_MAX 65536 /* < 2^MC_BUYER_BITS */
+#define MC_HDRS (sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr))
+#define MC_LAT_BUCKETS 4096 /* latency histogram: 10 us buckets up to ~41 ms */
+#define MC_LAT_BUCKET_US 10
+
+struct mc {
+	uint16_t port;
+	struct rte_mempool *pool;
+	struct rte_ether_addr mac, server_mac;
+	uint32_t ip_be, server_be;
+	uint16_t udp_port, server_port;
+	uint64_t hz;
+	uint64_t client_id;
+	uint64_t next_req;
+};
+
+static struct mc mc;
+
+static uint64_t now_us(void)
+{
+	return rte_rdtsc() * 1000000ull / mc.hz;
+}
+
+/* A frame to the server carrying `len` bytes of payload from `buf`. */
+static struct rte_mbuf *frame_udp(const uint8_t *buf, size_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mc.pool);
+	if (!m)
+		return NULL;
+	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(MC_HDRS + len));
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)p;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	rte_ether_addr_copy(&mc.server_mac, &eth->dst_addr);
+	rte_ether_addr_copy(&mc.mac, &eth->src_addr);
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) + len));
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = mc.ip_be;
+	ip->dst_addr = mc.server_be;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = rte_cpu_to_be_16(mc.udp_port);
+	udp->dst_port = rte_cpu_to_be_16(mc.server_port);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + len));
+	memcpy(udp + 1, buf, len);
+	udp->dgram_cksum = 0;
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	return m;
+}
+
+static void send_frames(struct rte_mbuf **m, unsigned n)
+{
+	unsigned sent = 0;
+	for (unsigned tries = 0; sent < n && tries < 1000; tries++)
+		sent += rte_eth_tx_burst(mc.port, 0, m + sent, (uint16_t)(n - sent));
+	for (unsigned i = sent; i < n; i++)
+		rte_pktmbuf_free(m[i]);
+}
+
+/* The UDP payload of a frame from the server, or NULL. */
+static const uint8_t *udp_from_server(struct rte_mbuf *m, uint16_t *len)
+{
+	if (rte_pktmbuf_data_len(m) < MC_HDRS)
+		return NULL;
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+		return NULL;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	if (ip->next_proto_id != IPPROTO_UDP || ip->src_addr != mc.server_be || (ip->version_ihl & 0xf) != 5)
+		return NULL;
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	uint16_t ulen = rte_be_to_cpu_16(udp->dgram_len);
+	if (ulen < sizeof(*udp) || MC_HDRS + ulen - sizeof(*udp) > rte_pktmbuf_data_len(m))
+		return NULL;
+	*len = (uint16_t)(ulen - sizeof(*udp));
+	return (const uint8_t *)(udp + 1);
+}
+
+static int arp_resolve(void)
+{
+	for (int attempt = 0; attempt < 50; attempt++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(mc.pool);
+		if (!m)
+			return -1;
+		struct rte_ether_hdr *eth =
+			(struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(struct rte_arp_hdr));
+		struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+		memset(&eth->dst_addr, 0xff, sizeof(eth->dst_addr));
+		rte_ether_addr_copy(&mc.mac, &eth->src_addr);
+		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+		arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+		arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+		arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+		arp->arp_plen = 4;
+		arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+		rte_ether_addr_copy(&mc.mac, &arp->arp_data.arp_sha);
+		arp->arp_data.arp_sip = mc.ip_be;
+		memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
+		arp->arp_data.arp_tip = mc.server_be;
+		send_frames(&m, 1);
+		uint64_t until = now_us() + 100000;
+		while (now_us() < until) {
+			struct rte_mbuf *rx[MC_BURST];
+			uint16_t n = rte_eth_rx_burst(mc.port, 0, rx, MC_BURST);
+			for (uint16_t i = 0; i < n; i++) {
+				struct rte_ether_hdr *e = rte_pktmbuf_mtod(rx[i], struct rte_ether_hdr *);
+				struct rte_arp_hdr *a = (struct rte_arp_hdr *)(e + 1);
+				if (rte_pktmbuf_data_len(rx[i]) >= sizeof(*e) + sizeof(*a) &&
+				    e->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) &&
+				    a->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY) &&
+				    a->arp_data.arp_sip == mc.server_be) {
+					rte_ether_addr_copy(&a->arp_data.arp_sha, &mc.server_mac);
+					for (uint16_t k = i; k < n; k++)
+						rte_pktmbuf_free(rx[k]);
+					return 0;
+				}
+				rte_pktmbuf_free(rx[i]);
+			}
+		}
+	}
+	return -1;
+}
+
+/* ---- check mode: one request at a time, with retries of the same id ---- */
+
+/* Send one datagram and wait for the reply to (client, req); retries the same
+ * bytes on timeout. Returns 0 and fills *r, or -1. */
+static int call(const uint8_t *buf, size_t len, uint64_t req, struct proto_reply *r)
+{
+	for (int attempt = 0; attempt < 20; attempt++) {
+		struct rte_mbuf *m = frame_udp(buf, len);
+		if (!m)
+			return -1;
+		send_frames(&m, 1);
+		uint64_t until = now_us() + 200000;
+		while (now_us() < until) {
+			struct rte_mbuf *rx[MC_BURST];
+			uint16_t n = rte_eth_rx_burst(mc.port, 0, rx, MC_BURST);
+			int got = 0;
+			for (uint16_t i = 0; i < n; i++) {
+				uint16_t plen;
+				const uint8_t *p = udp_from_server(rx[i], &plen);
+				size_t off = 0;
+				while (p && !got && off < plen) {
+					if (proto_decode_reply(p, plen, &off, r) != PROTO_OK)
+						break;
+					if (r->hdr.client_id == mc.client_id && r->hdr.request_id == req)
+						got = 1;
+				}
+				rte_pktmbuf_free(rx[i]);
+			}
+			if (got)
+				return 0;
+		}
+	}
+	return -1;
+}
+
+static int failures;
+#define CHECK(cond, ...)                                                                                     \
+	do {                                                                                                  \
+		if (!(cond)) {                                                                                \
+			fprintf(stderr, "check failed: " __VA_ARGS__);                                        \
+			fprintf(stderr, "\n");                                                                \
+			failures++;                                                                           \
+		}                                                                                             \
+	} while (0)
+
+static int mode_check(uint32_t event, uint32_t section)
+{
+	uint8_t mem[PROTO_DGRAM_MAX];
+	struct proto_buf b;
+	struct proto_reply r;
+	uint64_t req;
+
+	proto_buf_init(&b, mem, sizeof(mem));
+	req = ++mc.next_req;
+	proto_put_ping(&b, mc.client_id, req, (const uint8_t *)"hello", 5);
+	CHECK(call(mem, b.len, req, &r) == 0 && r.head.status == DP_S_OK, "ping");
+
+	/* Hold seats 0 and 1. */
+	uint32_t seats[2] = {0, 1};
+	proto_buf_init(&b, mem, sizeof(mem));
+	uint64_t hold_req = req = ++mc.next_req;
+	proto_put_hold_seats(&b, mc.client_id, req, event, section, 2, seats, NULL);
+	size_t hold_len = b.len;
+	uint8_t hold_bytes[PROTO_DGRAM_MAX];
+	memcpy(hold_bytes, mem, hold_len);
+	CHECK(call(mem, b.len, req, &r) == 0 && r.head.status == DP_S_OK && r.u.hold.body.n_items == 2,
+	      "hold 2 seats: status %u", r.head.status);
+	uint64_t hold_id = r.u.hold.body.hold_id;
+
+	/* The same request again (a retry): same hold, nothing new. */
+	CHECK(call(hold_bytes, hold_len, hold_req, &r) == 0 && r.head.status == DP_S_OK &&
+		      r.u.hold.body.hold_id == hold_id,
+	      "retried hold returns the first answer");
+
+	/* Another buyer loses the race for seat 1 and is offered an alternative. */
+	uint64_t me = mc.client_id;
+	mc.client_id = me + 1;
+	uint32_t seat1 = 1;
+	proto_buf_init(&b, mem, sizeof(mem));
+	req = ++mc.next_req;
+	proto_put_hold_seats(&b, mc.client_id, req, event, section, 1, &seat1, NULL);
+	CHECK(call(mem, b.len, req, &r) == 0 && r.head.status == DP_S_TAKEN && r.u.hold.body.n_alt == 1 &&
+		      r.u.hold.alt[0] != 0 && r.u.hold.alt[0] != 1,
+	      "losing side of a race gets taken with an alternative (status %u, n_alt %u)", r.head.status,
+	      r.u.hold.body.n_alt);
+	mc.client_id = me;
+
+	/* Confirm, and a retried confirm gives the same order. */
+	uint8_t pay[PROTO_PAYMENT_REF_SIZE] = "memif-check";
+	proto_buf_init(&b, mem, sizeof(mem));
+	uint64_t conf_req = req = ++mc.next_req;
+	proto_put_confirm(&b, mc.client_id, req, hold_id, pay);
+	uint8_t conf_bytes[PROTO_DGRAM_MAX];
+	size_t conf_len = b.len;
+	memcpy(conf_bytes, mem, conf_len);
+	CHECK(call(mem, b.len, req, &r) == 0 && r.head.status == DP_S_OK && r.u.hold.body.order_id != 0,
+	      "confirm: status %u", r.head.status);
+	uint64_t order_id = r.u.hold.body.order_id;
+	CHECK(call(conf_bytes, conf_len, conf_req, &r) == 0 && r.head.status == DP_S_OK &&
+		      r.u.hold.body.order_id == order_id,
+	      "retried confirm gives the same order");
+
+	/* Order lookup. */
+	proto_buf_init(&b, mem, sizeof(mem));
+	req = ++mc.next_req;
+	proto_put_order(&b, mc.client_id, req, order_id);
+	CHECK(call(mem, b.len, req, &r) == 0 && r.head.status == DP_S_OK && r.u.order.body.n_items == 2,
+	      "order lookup");
+
+	/* Hold seat 5 and release it. */
+	uint32_t seat5 = 5;
+	proto_buf_init(&b, mem, sizeof(mem));
+	req = ++mc.next_req;
+	proto_put_hold_seats(&b, mc.client_id, req, event, section, 1, &seat5, NULL);
+	CHECK(call(mem, b.len, req, &r) == 0 && r.head.status == DP_S_OK, "hold seat 5");
+	proto_buf_init(&b, mem, sizeof(mem));
+	req = ++mc.next_req;
+	proto_put_release(&b, mc.client_id, req, r.u.hold.body.hold_id);
+	CHECK(call(mem, b.len, req, &r) == 0 && r.head.status == DP_S_OK, "release");
+
+	/* A malformed message (hold of 0 seats) gets bad_request for its id. */
+	proto_buf_init(&b, mem, sizeof(mem));
+	req = ++mc.next_req;
+	proto_put_hold_ga(&b, mc.client_id, req, event, section, 1, NULL);
+	mem[sizeof(struct proto_hdr) + 8] = 0; /* n = 0 */
+	CHECK(call(mem, b.len, req, &r) == 0 && r.head.status == DP_S_BAD_REQUEST, "malformed gets bad_request");
+
+	printf("memif check: %s (%d failures)\n", failures ? "FAILED" : "ok", failures);
+	return failures ? 1 : 0;
+}
+
+/* ---- bench mode ---- */
+
+struct buyer {
+	uint64_t req;      /* outstanding request id (0: idle); low 17 bits = buyer index */
+	uint64_t gen;      /* requests made by this buyer slot */
+	uint64_t sent_us;  /* when it was (re)sent; resend after MC_RESEND_US */
+	uint64_t hold_id;  /* acknowledged hold waiting for its confirm */
+	uint64_t client;
+	uint32_t seat_idx; /* the seat being held */
+	uint8_t confirming;
+};
+#define MC_BUYER_BITS 17
+#define MC_RESEND_US 500000
+
+static uint64_t lat_hist[MC_LAT_BUCKETS];
+
+static void lat_add(uint64_t us)
+{
+	uint64_t b = us / MC_LAT_BUCKET_US;
+	lat_hist[b < MC_LAT_BUCKETS ? b : MC_LAT_BUCKETS - 1]++;
+}
+
+static double lat_pct(double pct)
+{
+	uint64_t total = 0, acc = 0;
+	for (unsigned i = 0; i < MC_LAT_BUCKETS; i++)
+		total += lat_hist[i];
+	for (unsigned i = 0; i < MC_LAT_BUCKETS; i++) {
+		acc += lat_hist[i];
+		if (total && acc * 100.0 >= pct * (double)total)
+			return (i + 0.5) * MC_LAT_BUCKET_US;
+	}
+	return 0;
+}
+
+/* Encode buyer x's current request into pb. */
+static void bench_encode(struct proto_buf *pb, const struct buyer *x, uint32_t event, uint32_t seats)
+{
+	if (x->confirming) {
+		uint8_t pay[PROTO_PAYMENT_REF_SIZE] = "bench";
+		proto_put_confirm(pb, x->client, x->req, x->hold_id, pay);
+	} else {
+		uint32_t seat = x->seat_idx % seats;
+		proto_put_hold_seats(pb, x->client, x->req, event, x->seat_idx / seats + 1, 1, &seat, NULL);
+	}
+}
+
+static int mode_bench(uint32_t event, uint32_t sections, uint32_t seats, unsigned window, double seconds)
+{
+	const uint32_t cap = sections * seats;
+	uint32_t *order = malloc(cap * sizeof(uint32_t));
+	struct buyer *by = calloc(window, sizeof(*by));
+	uint32_t *ready = malloc(window * sizeof(uint32_t)); /* buyers with nothing outstanding */
+	if (!order || !by || !ready)
+		return 1;
+	for (uint32_t i = 0; i < cap; i++)
+		order[i] = i;
+	uint64_t rng = 0xc0ffee;
+	for (uint32_t i = cap - 1; i > 0; i--) {
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		uint32_t j = (uint32_t)((rng >> 33) % (i + 1));
+		uint32_t t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	uint32_t n_ready = window;
+	for (uint32_t b = 0; b < window; b++)
+		ready[b] = b;
+	uint32_t next_seat = 0, outstanding = 0;
+	uint64_t requests = 0, holds = 0, confirms = 0, busy = 0, refused = 0, resent = 0;
+	const uint64_t t0 = now_us(), t_end = t0 + (uint64_t)(seconds * 1e6);
+	uint64_t t_last = t0, next_scan = t0 + MC_RESEND_US;
+	uint8_t mem[MC_BURST][PROTO_DGRAM_MAX];
+	for (;;) {
+		const uint64_t t = now_us();
+		const int stopping = t >= t_end || next_seat >= cap;
+		struct rte_mbuf *tx[MC_BURST];
+		unsigned n_tx = 0;
+		/* New requests from ready buyers. */
+		while (n_ready && n_tx < MC_BURST) {
+			struct buyer *x = &by[ready[n_ready - 1]];
+			if (!x->hold_id && stopping) {
+				n_ready--; /* this buyer is done */
+				continue;
+			}
+			uint32_t b = ready[--n_ready];
+			x->gen++;
+			x->req = (x->gen << MC_BUYER_BITS) | b;
+			x->confirming = x->hold_id != 0;
+			if (!x->confirming) {
+				x->client = mc.client_id + (x->gen << MC_BUYER_BITS) + b; /* a new buyer per hold */
+				x->seat_idx = order[next_seat++];
+			}
+			struct proto_buf pb;
+			proto_buf_init(&pb, mem[n_tx], PROTO_DGRAM_MAX);
+			bench_encode(&pb, x, event, seats);
+			x->sent_us = t;
+			struct rte_mbuf *m = frame_udp(mem[n_tx], pb.len);
+			if (!m)
+				break;
+			tx[n_tx++] = m;
+			requests++;
+			outstanding++;
+		}
+		/* Lost requests (no answer in MC_RESEND_US): the same id again. */
+		if (t >= next_scan) {
+			next_scan = t + MC_RESEND_US / 4;
+			for (uint32_t b = 0; b < window && n_tx < MC_BURST; b++) {
+				struct buyer *x = &by[b];
+				if (!x->req || t - x->sent_us < MC_RESEND_US)
+					continue;
+				struct proto_buf pb;
+				proto_buf_init(&pb, mem[n_tx], PROTO_DGRAM_MAX);
+				bench_encode(&pb, x, event, seats);
+				x->sent_us = t;
+				struct rte_mbuf *m = frame_udp(mem[n_tx], pb.len);
+				if (!m)
+					break;
+				tx[n_tx++] = m;
+				resent++;
+			}
+		}
+		if (n_tx)
+			send_frames(tx, n_tx);
+		struct rte_mbuf *rx[MC_BURST];
+		uint16_t n = rte_eth_rx_burst(mc.port, 0, rx, MC_BURST);
+		for (uint16_t i = 0; i < n; i++) {
+			uint16_t plen;
+			const uint8_t *p = udp_from_server(rx[i], &plen);
+			size_t off = 0;
+			struct proto_reply r;
+			while (p && off < plen && proto_decode_reply(p, plen, &off, &r) == PROTO_OK) {
+				uint32_t b = (uint32_t)(r.hdr.request_id & ((1u << MC_BUYER_BITS) - 1));
+				if (b >= window || by[b].req != r.hdr.request_id)
+					continue; /* an answer to a resent copy already handled */
+				struct buyer *x = &by[b];
+				const uint64_t t_now = now_us();
+				lat_add(t_now - x->sent_us);
+				if (r.head.status == DP_S_BUSY) {
+					busy++; /* resend the same id after retry_after_ms */
+					x->sent_us = t_now + r.head.retry_after_ms * 1000ull - MC_RESEND_US;
+					continue;
+				}
+				x->req = 0;
+				outstanding--;
+				if (r.head.status != DP_S_OK) {
+					refused++;
+					x->hold_id = 0;
+				} else if (x->confirming) {
+					confirms++;
+					x->hold_id = 0;
+				} else {
+					holds++;
+					x->hold_id = r.u.hold.body.hold_id;
+				}
+				t_last = t_now;
+				ready[n_ready++] = b;
+			}
+			rte_pktmbuf_free(rx[i]);
+		}
+		if (stopping && outstanding == 0) {
+			int holding = 0;
+			for (uint32_t b = 0; b < window && !holding; b++)
+				holding = by[b].hold_id != 0;
+			if (!holding)
+				break;
+		}
+		if (now_us() > t_end + 10000000) {
+			fprintf(stderr, "bench: %u requests still unanswered 10 s after the end\n", outstanding);
+			break;
+		}
+	}
+	double dur = (double)(t_last - t0) / 1e6;
+	printf("{\"bench\":\"dataplane\",\"requests_per_s\":%.0f,\"holds_per_s\":%.0f,\"confirms_per_s\":%.0f,"
+	       "\"p50_us\":%.0f,\"p99_us\":%.0f,\"requests\":%" PRIu64 ",\"busy\":%" PRIu64 ",\"refused\":%" PRIu64
+	       ",\"resent\":%" PRIu64 ",\"duration_s\":%.3f,\"window\":%u}\n",
+	       dur > 0 ? (double)(holds + confirms) / dur : 0, dur > 0 ? (double)holds / dur : 0,
+	       dur > 0 ? (double)confirms / dur : 0, lat_pct(50), lat_pct(99), requests, busy, refused, resent, dur,
+	       window);
+	free(order);
+	free(by);
+	free(ready);
+	return refused || outstanding ? 1 : 0;
+}
+
+static int mode_flood(double seconds)
+{
+	uint8_t mem[64];
+	struct proto_buf b;
+	proto_buf_init(&b, mem, sizeof(mem));
+	proto_put_ping(&b, mc.client_id, 1, NULL, 0);
+	const uint64_t t0 = now_us(), t_end = t0 + (uint64_t)(seconds * 1e6);
+	uint64_t sent = 0, got = 0;
+	while (now_us() < t_end) {
+		struct rte_mbuf *tx[MC_BURST];
+		unsigned k = 0;
+		for (; k < MC_BURST; k++)
+			if (!(tx[k] = frame_udp(mem, b.len)))
+				break;
+		uint16_t s = rte_eth_tx_burst(mc.port, 0, tx, (uint16_t)k);
+		for (unsigned i = s; i < k; i++)
+			rte_pktmbuf_free(tx[i]);
+		sent += s;
+		struct rte_mbuf *rx[MC_BURST];
+		uint16_t n = rte_eth_rx_burst(mc.port, 0, rx, MC_BURST);
+		got += n;
+		rte_pktmbuf_free_bulk(rx, n);
+	}
+	double dur = (double)(now_us() - t0) / 1e6;
+	printf("{\"flood\":true,\"sent_pps\":%.0f,\"pps\":%.0f}\n", (double)sent / dur, (double)got / dur);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int ret = rte_eal_init(argc, argv);
+	if (ret < 0)
+		rte_exit(EXIT_FAILURE, "EAL init failed\n");
+	argc -= ret;
+	argv += ret;
+	const char *mode = "check", *server_mac = NULL;
+	const char *ip = "10.12.0.1", *server = "10.12.0.2";
+	unsigned window = 4096, port_udp = 7300;
+	uint32_t event = 1, sections = 10, seats = 15000;
+	double seconds = 2.0;
+	static const struct option opts[] = {
+		{"mode", required_argument, NULL, 'm'},    {"ip", required_argument, NULL, 'i'},
+		{"server", required_argument, NULL, 's'},  {"port", required_argument, NULL, 'p'},
+		{"event", required_argument, NULL, 'e'},   {"sections", required_argument, NULL, 'S'},
+		{"seats", required_argument, NULL, 'n'},   {"window", required_argument, NULL, 'w'},
+		{"seconds", required_argument, NULL, 't'}, {"server-mac", required_argument, NULL, 'M'},
+		{NULL, 0, NULL, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm': mode = optarg; break;
+		case 'i': ip = optarg; break;
+		case 's': server = optarg; break;
+		case 'p': port_udp = (unsigned)atoi(optarg); break;
+		case 'e': event = (uint32_t)atoi(optarg); break;
+		case 'S': sections = (uint32_t)atoi(optarg); break;
+		case 'n': seats = (uint32_t)atoi(optarg); break;
+		case 'w': window = (unsigned)atoi(optarg); break;
+		case 't': seconds = atof(optarg); break;
+		case 'M': server_mac = optarg; break;
+		default: rte_exit(2, "usage: see the comment at the top of tools/memif_client.c\n");
+		}
+	}
+	if (window < 1 || window > MC_WINDOW_MAX || sections < 1 || seats < 1 || seconds <= 0)
+		rte_exit(2, "bad option value\n");
+	if (inet_pton(AF_INET, ip, &mc.ip_be) != 1 || inet_pton(AF_INET, server, &mc.server_be) != 1)
+		rte_exit(2, "bad address\n");
+	mc.udp_port = 40000;
+	mc.server_port = (uint16_t)port_udp;
+	mc.hz = rte_get_tsc_hz();
+	mc.client_id = ((uint64_t)rte_rdtsc() << 16) | 1;
+	mc.next_req = 0;
+	mc.port = 0;
+	if (rte_eth_dev_count_avail() < 1)
+		rte_exit(EXIT_FAILURE, "no port: pass --vdev net_memif0,role=client,...\n");
+	mc.pool = rte_pktmbuf_pool_create("mc_mbufs", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	if (!mc.pool || rte_eth_dev_configure(mc.port, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup(mc.port, 0, 1024, (unsigned)rte_eth_dev_socket_id(mc.port), NULL, mc.pool) != 0 ||
+	    rte_eth_tx_queue_setup(mc.port, 0, 1024, (unsigned)rte_eth_dev_socket_id(mc.port), NULL) != 0 ||
+	    rte_eth_dev_start(mc.port) != 0)
+		rte_exit(EXIT_FAILURE, "port setup failed\n");
+	rte_eth_macaddr_get(mc.port, &mc.mac);
+	/* memif needs a moment to connect. */
+	struct rte_eth_link link;
+	for (int i = 0; i < 100; i++) {
+		rte_eth_link_get_nowait(mc.port, &link);
+		if (link.link_status)
+			break;
+		rte_delay_ms(50);
+	}
+	if (server_mac) {
+		if (rte_ether_unformat_addr(server_mac, &mc.server_mac) != 0)
+			rte_exit(2, "bad --server-mac\n");
+	} else if (arp_resolve() != 0) {
+		rte_exit(EXIT_FAILURE, "no ARP answer from %s\n", server);
+	}
+	int rc;
+	if (strcmp(mode, "check") == 0)
+		rc = mode_check(event, 1);
+	else if (strcmp(mode, "bench") == 0)
+		rc = mode_bench(event, sections, seats, window, seconds);
+	else if (strcmp(mode, "flood") == 0)
+		rc = mode_flood(seconds);
+	else
+		rte_exit(2, "unknown mode %s\n", mode);
+	rte_eth_dev_stop(mc.port);
+	rte_eal_cleanup();
+	return rc;
+}
