@@ -1367,7 +1367,7 @@ static int parse_event(struct ctx *c, json_t *o, struct ctl_inventory *inv, uint
 					   "on_sale", "tiers", "sections", "general_admission", "presale",
 					   "waiting_room", NULL};
 	struct ctl_event *ev = &inv->events[idx];
-	char event_path[64];
+	char event_path[PATH_CAP];
 	snprintf(event_path, sizeof(event_path), "%s", c->path);
 	if (!json_is_object(o))
 		return wrong_type(c, o, "an event object");
