@@ -10,7 +10,10 @@
  * a single lcore the main lcore is the worker. SIGINT/SIGTERM stop taking
  * requests; workers drain their pending replies; the writer commits; exit 0.
  */
+#define _GNU_SOURCE 1
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,7 +117,28 @@ static void storage_init(struct dpa_app *a)
 		printf("stampede-dataplane: inventory %s: %u event(s)\n", a->set.inventory, inv->n_events);
 		ctl_inventory_free(inv);
 	}
-	if ((rc = st_writer_start(a->env)) != 0)
+	/* The writer thread inherits this thread's CPU set, which EAL pinned to
+	 * the main lcore. Start it on the CPUs no worker lcore polls, so a
+	 * busy-polling worker never starves the thread its replies wait for. */
+	cpu_set_t mine, spare;
+	pthread_getaffinity_np(pthread_self(), sizeof(mine), &mine);
+	CPU_ZERO(&spare);
+	for (int cpu = 0; cpu < CPU_SETSIZE && cpu < (int)sysconf(_SC_NPROCESSORS_ONLN); cpu++)
+		CPU_SET(cpu, &spare);
+	unsigned lcore;
+	RTE_LCORE_FOREACH(lcore) {
+		if (rte_lcore_count() > 1 && lcore == rte_get_main_lcore())
+			continue;
+		rte_cpuset_t lc_cpus = rte_lcore_cpuset(lcore);
+		for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+			if (CPU_ISSET(cpu, &lc_cpus))
+				CPU_CLR(cpu, &spare);
+	}
+	if (CPU_COUNT(&spare) > 0)
+		pthread_setaffinity_np(pthread_self(), sizeof(spare), &spare);
+	rc = st_writer_start(a->env);
+	pthread_setaffinity_np(pthread_self(), sizeof(mine), &mine);
+	if (rc != 0)
 		rte_exit(EXIT_FAILURE, "storage writer: %s\n", st_strerror(rc));
 	printf("stampede-dataplane: data %s, sync %s\n", a->set.data_dir,
 	       a->set.nosync ? "NONE (benchmark mode: acknowledged sales can be lost)" : "full");
