@@ -71,6 +71,11 @@ RS
 chmod +x "$work/restart.sh"
 
 start_dp
+# ICMP echo: ordinary tools reach the dataplane.
+if command -v ping >/dev/null; then
+	ip netns exec "$ns" ping -c 2 -W 2 10.11.0.2 >"$work/ping.log" 2>&1 || {
+		cat "$work/ping.log" >&2; echo "netns harness: no ICMP echo reply from the dataplane" >&2; exit 1; }
+fi
 export STAMPEDE_SERVER=10.11.0.2 STAMPEDE_PORT=7300 STAMPEDE_WORK="$work"
 # The driver asks for restarts through a FIFO so the dataplane stays this
 # shell's child (its pid is tracked and cleaned up here).
