@@ -99,6 +99,23 @@ ip netns exec "$ns" env STAMPEDE_CTL="$work/ctl" STAMPEDE_ACK="$work/ack" "$@"
 rc=$?
 set -e
 kill "$ctl_pid" 2>/dev/null || true
+# rte_telemetry, read with DPDK's own client: the restarted dataplane's
+# counters must show the requests made after the restart.
+if [ $rc -eq 0 ] && command -v dpdk-telemetry.py >/dev/null; then
+	echo /stampede/stats | dpdk-telemetry.py -f "$prefix" >"$work/telemetry.out" 2>&1 || true
+	if ! python3 - "$work/telemetry.out" <<'PY'
+import json, sys
+t = open(sys.argv[1]).read()
+docs = [json.loads(l) for l in t.splitlines() if l.startswith("{")]
+s = [d["/stampede/stats"] for d in docs if "/stampede/stats" in d]
+assert s and s[-1]["requests"] > 0 and s[-1]["status_ok"] > 0 and s[-1]["sync"] == "full", t
+PY
+	then
+		echo "netns harness: /stampede/stats telemetry missing or wrong" >&2
+		cat "$work/telemetry.out" >&2
+		rc=1
+	fi
+fi
 if [ $rc -ne 0 ]; then
 	echo "--- dataplane log ---" >&2
 	cat "$work/dataplane.log" >&2
