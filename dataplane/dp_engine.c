@@ -132,6 +132,21 @@ int dp_route(struct dp_engine *eng, const struct dp_request *rq)
 	}
 }
 
+/* Does this reply depend on what earlier mutations did? */
+static int reply_reveals_state(const struct dp_reply *out)
+{
+	switch (out->status) {
+	case DP_S_BUSY:
+	case DP_S_UNAVAILABLE:
+	case DP_S_NOT_FOUND:
+		return 0;
+	case DP_S_BAD_REQUEST:
+		return out->detail == DP_D_CONFIRMED;
+	default:
+		return 1;
+	}
+}
+
 int dp_execute(struct dp_worker *w, const struct dp_request *rq, uint64_t now_ms, struct dp_reply *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -180,6 +195,19 @@ int dp_execute(struct dp_worker *w, const struct dp_request *rq, uint64_t now_ms
 	 * simply evaluated again. */
 	if (buyer && out->status == DP_S_OK && out->detail == DP_D_NONE)
 		dp_idem_put(&w->idem, rq->client_id, rq->request_id, fp, out);
+	/*
+	 * A refusal can reveal a mutation that is not durable yet ("released"
+	 * right after a release, "taken" by a hold still in the log ring). If a
+	 * crash lost that mutation the answer would have been a lie, so such a
+	 * reply waits, like the mutation's own, for everything this worker has
+	 * logged so far. Answers about the request alone (malformed, unknown
+	 * ids, busy, unavailable) go at once.
+	 */
+	if (out->wait_seq == 0 && reply_reveals_state(out)) {
+		uint64_t pushed = st_log_pushed(w->log);
+		if (pushed > st_log_durable(w->log))
+			out->wait_seq = pushed;
+	}
 done:
 	assert(out->status < DP_S__COUNT);
 	w->status_count[out->status]++;
@@ -217,55 +245,4 @@ unsigned dp_worker_expire_all(struct dp_worker *w, uint64_t now_ms)
 {
 	w->expire_cursor = 0;
 	return expire_scan(w, now_ms, w->eng->cfg.holds_max);
-}
-
-const char *dp_status_name(int status)
-{
-	static const char *const names[DP_S__COUNT] = {
-		[DP_S_OK] = "ok",
-		[DP_S_TAKEN] = "taken",
-		[DP_S_SOLD_OUT] = "sold_out",
-		[DP_S_EXPIRED] = "expired",
-		[DP_S_LIMIT] = "limit_reached",
-		[DP_S_NOT_FOUND] = "not_found",
-		[DP_S_BAD_REQUEST] = "bad_request",
-		[DP_S_BAD_TOKEN] = "bad_token",
-		[DP_S_NOT_ADMITTED] = "not_admitted",
-		[DP_S_BUSY] = "busy",
-		[DP_S_UNAVAILABLE] = "unavailable",
-		[DP_S_NOT_YOURS] = "not_yours",
-		[DP_S_RELEASED] = "released",
-		[DP_S_CLOSED] = "closed",
-	};
-	return status >= 0 && status < DP_S__COUNT ? names[status] : "unknown";
-}
-
-const char *dp_detail_name(int detail)
-{
-	static const char *const names[DP_D__COUNT] = {
-		[DP_D_NONE] = "none",
-		[DP_D_QTY_ZERO] = "quantity_zero",
-		[DP_D_QTY_TOO_MANY] = "quantity_too_large",
-		[DP_D_DUP_SEAT] = "duplicate_seat",
-		[DP_D_SEAT_RANGE] = "seat_out_of_range",
-		[DP_D_IDEM_MISMATCH] = "request_id_reused",
-		[DP_D_BAD_CLIENT] = "bad_client_id",
-		[DP_D_BAD_OP] = "unknown_operation",
-		[DP_D_WRONG_WORKER] = "wrong_worker",
-		[DP_D_WRONG_KIND] = "wrong_kind",
-		[DP_D_EVENT] = "event",
-		[DP_D_PART] = "section_or_type",
-		[DP_D_HOLD] = "hold",
-		[DP_D_ORDER] = "order",
-		[DP_D_WITHHELD] = "withheld",
-		[DP_D_REBALANCING] = "rebalancing",
-		[DP_D_LOG_FULL] = "log_full",
-		[DP_D_STORAGE] = "storage_failed",
-		[DP_D_HOLDS_FULL] = "hold_table_full",
-		[DP_D_ORDERS_FULL] = "order_table_full",
-		[DP_D_BUYERS_FULL] = "buyer_table_full",
-		[DP_D_CONFIRMED] = "already_confirmed",
-		[DP_D_REPLAY] = "replayed",
-	};
-	return detail >= 0 && detail < DP_D__COUNT ? names[detail] : "unknown";
 }

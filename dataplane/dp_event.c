@@ -337,12 +337,22 @@ static void part_counts(const struct dp_part *p, struct dp_part_counts *c)
 		held += atomic_load_explicit(&p->slices[i].held, memory_order_acquire);
 		sold += atomic_load_explicit(&p->slices[i].sold, memory_order_acquire);
 	}
+	/*
+	 * The slices are read one after another while their owners write. A
+	 * GA ticket released on one worker, handed to another and held there
+	 * can be counted held on both if the reads straddle the move; only
+	 * `held` can be inflated that way (sold tickets never move), so clamp
+	 * it: the snapshot always adds up to the capacity.
+	 */
+	if (sold > p->capacity - p->withheld)
+		sold = p->capacity - p->withheld;
+	if (held > p->capacity - p->withheld - sold)
+		held = p->capacity - p->withheld - sold;
 	c->capacity = p->capacity;
 	c->withheld = p->withheld;
 	c->held = held;
 	c->sold = sold;
-	uint64_t used = (uint64_t)held + sold + p->withheld;
-	c->free = used >= p->capacity ? 0 : p->capacity - (uint32_t)used;
+	c->free = p->capacity - p->withheld - held - sold;
 }
 
 /* Free tickets of a part as its slices' counters say (may lag by a moment;

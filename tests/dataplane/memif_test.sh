@@ -20,12 +20,17 @@ cat >"$work/inv.json" <<'JSON'
 JSON
 eal=(--no-huge -m 256 --no-pci --log-level=lib.eal:error)
 start_dp() {
+	local before
+	before=$(grep -c "ready on" "$work/dp.log" 2>/dev/null || true)
 	"$b/dataplane/app/stampede-dataplane" -l 1 "${eal[@]}" --file-prefix "stpm$$d" \
 		--vdev "net_memif0,role=server,socket=$work/memif.sock" -- --ip 10.12.0.2 \
 		--data "$work/data" --inventory "$work/inv.json" --holds-max 1024 --orders-max 1024 \
 		--idem-max 1024 --buyers-max 1024 >>"$work/dp.log" 2>&1 &
 	dp_pid=$!
-	for _ in $(seq 100); do grep -q "ready on" "$work/dp.log" && return 0; sleep 0.1; done
+	for _ in $(seq 100); do
+		[ "$(grep -c "ready on" "$work/dp.log")" -gt "${before:-0}" ] && return 0
+		sleep 0.1
+	done
 	cat "$work/dp.log" >&2
 	return 1
 }

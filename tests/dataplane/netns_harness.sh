@@ -41,6 +41,8 @@ ip netns add "$ns"
 ip -n "$ns" link set lo up
 
 start_dp() {
+	local before
+	before=$(grep -c "ready on" "$work/dataplane.log" 2>/dev/null || true)
 	ip netns exec "$ns" "$dp" -l 0 --no-huge -m 256 --no-pci --file-prefix "$prefix" \
 		--vdev "net_tap0,iface=stp0" --log-level=lib.eal:error -- \
 		--ip 10.11.0.2 --port 7300 --data "$work/data" --inventory "$inv" \
@@ -48,7 +50,8 @@ start_dp() {
 		--buyers-max 65536 ${STAMPEDE_DP_ARGS:-} >>"$work/dataplane.log" 2>&1 &
 	dp_pid=$!
 	for _ in $(seq 100); do
-		if grep -q "ready on" "$work/dataplane.log" 2>/dev/null && ip -n "$ns" link show stp0 >/dev/null 2>&1; then
+		if [ "$(grep -c "ready on" "$work/dataplane.log" 2>/dev/null)" -gt "${before:-0}" ] &&
+			ip -n "$ns" link show stp0 >/dev/null 2>&1; then
 			break
 		fi
 		kill -0 "$dp_pid" 2>/dev/null || { cat "$work/dataplane.log" >&2; echo "dataplane died at start" >&2; return 1; }
