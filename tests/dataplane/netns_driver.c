@@ -106,7 +106,9 @@ int main(void)
 	struct stampede_client *alice = open_client(1001), *bob = open_client(1002);
 
 	/* Ping (the kernel ARPs for the dataplane first). */
-	CHECK(stampede_ping(alice, &r) == 0 && r.status == DP_S_OK && r.u.ping.workers >= 1, "ping");
+	const unsigned want_workers = getenv("STAMPEDE_EXPECT_WORKERS") ? (unsigned)atoi(getenv("STAMPEDE_EXPECT_WORKERS")) : 1;
+	CHECK(stampede_ping(alice, &r) == 0 && r.status == DP_S_OK && r.u.ping.workers == want_workers,
+	      "ping: %u workers, expected %u", r.u.ping.workers, want_workers);
 
 	/* Alice holds seats 0 and 1. */
 	uint32_t seats01[2] = {0, 1};

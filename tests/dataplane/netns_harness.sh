@@ -7,6 +7,7 @@
 # removes the namespace and every process when done, on failure too.
 # STAMPEDE_RESTART names a script the driver runs to restart the dataplane
 # (SIGTERM, wait, start again on the same data directory).
+# STAMPEDE_DP_EAL replaces the lcore option (default `-l 0`: one worker).
 # Exit: the driver's status; 77 (skipped) when network namespaces cannot be
 # made here (not root).
 set -euo pipefail
@@ -43,7 +44,8 @@ ip -n "$ns" link set lo up
 start_dp() {
 	local before
 	before=$(grep -c "ready on" "$work/dataplane.log" 2>/dev/null || true)
-	ip netns exec "$ns" "$dp" -l 0 --no-huge -m 256 --no-pci --file-prefix "$prefix" \
+	# shellcheck disable=SC2086 # STAMPEDE_DP_EAL is a list of EAL options
+	ip netns exec "$ns" "$dp" ${STAMPEDE_DP_EAL:--l 0} --no-huge -m 256 --no-pci --file-prefix "$prefix" \
 		--vdev "net_tap0,iface=stp0" --log-level=lib.eal:error -- \
 		--ip 10.11.0.2 --port 7300 --data "$work/data" --inventory "$inv" \
 		--rx-desc 256 --tx-desc 256 --holds-max 65536 --orders-max 65536 --idem-max 65536 \
