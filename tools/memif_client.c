@@ -330,6 +330,7 @@ struct buyer {
 	uint64_t hold_id;  /* acknowledged hold waiting for its confirm */
 	uint64_t client;
 	uint32_t seat_idx; /* the seat being held */
+	uint32_t sends;    /* datagrams sent for the current request */
 	uint8_t confirming;
 };
 #define MC_BUYER_BITS 17
@@ -403,7 +404,7 @@ static int mode_bench(uint32_t event, uint32_t sections, uint32_t seats, unsigne
 		/* New requests from ready buyers. */
 		while (n_ready && n_tx < MC_BURST) {
 			struct buyer *x = &by[ready[n_ready - 1]];
-			if (!x->hold_id && stopping) {
+			if (!x->hold_id && (stopping || next_seat >= cap)) {
 				n_ready--; /* this buyer is done */
 				continue;
 			}
@@ -419,6 +420,7 @@ static int mode_bench(uint32_t event, uint32_t sections, uint32_t seats, unsigne
 			proto_buf_init(&pb, mem[n_tx], PROTO_DGRAM_MAX);
 			bench_encode(&pb, x, event, seats);
 			x->sent_us = t;
+			x->sends = 1;
 			struct rte_mbuf *m = frame_udp(mem[n_tx], pb.len);
 			if (!m)
 				break;
@@ -437,6 +439,7 @@ static int mode_bench(uint32_t event, uint32_t sections, uint32_t seats, unsigne
 				proto_buf_init(&pb, mem[n_tx], PROTO_DGRAM_MAX);
 				bench_encode(&pb, x, event, seats);
 				x->sent_us = t;
+				x->sends++;
 				struct rte_mbuf *m = frame_udp(mem[n_tx], pb.len);
 				if (!m)
 					break;
@@ -468,6 +471,12 @@ static int mode_bench(uint32_t event, uint32_t sections, uint32_t seats, unsigne
 				x->req = 0;
 				outstanding--;
 				if (r.head.status != DP_S_OK) {
+					if (refused < 5)
+						fprintf(stderr, "bench: %s for %s of seat %u by client %" PRIu64 " request %" PRIu64
+								" (sent %u times)\n",
+							r.head.status == DP_S_TAKEN ? "taken" : "refused",
+							x->confirming ? "confirm" : "hold", x->seat_idx, x->client, x->req,
+							x->sends);
 					refused++;
 					refused_by[r.head.status < DP_S__COUNT ? r.head.status : 0]++;
 					x->hold_id = 0;

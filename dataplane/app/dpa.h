@@ -34,6 +34,7 @@
 #define DPA_TX_BUF_MAX 256         /* replies queued for the next TX burst */
 #define DPA_MBUF_CACHE 256
 #define DPA_PATH_MAX 512
+#define DPA_WRITER_NICE (-10)     /* storage writer thread priority */
 
 /* ---- settings (dpa_settings.c: table with bounds and defaults) ---- */
 struct dpa_settings {

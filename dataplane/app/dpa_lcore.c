@@ -52,17 +52,19 @@ static void tx_queue(struct dpa_lcore *lc, struct rte_mbuf *m)
 	lc->tx[lc->n_tx++] = m;
 }
 
+/* Send what the TX queue takes; keep the rest for the next turn (a full
+ * ring is momentary). Replies are dropped only when the buffer itself is
+ * full, in tx_queue, and counted. */
 static void tx_flush(struct dpa_lcore *lc)
 {
 	uint32_t sent = 0;
 	for (unsigned tries = 0; sent < lc->n_tx && tries < 4; tries++)
 		sent += rte_eth_tx_burst(lc->app->set.eth_port, (uint16_t)lc->idx, lc->tx + sent,
 					 (uint16_t)(lc->n_tx - sent));
-	for (uint32_t i = sent; i < lc->n_tx; i++)
-		rte_pktmbuf_free(lc->tx[i]);
 	lc->c.tx_pkts += sent;
-	lc->c.tx_dropped += lc->n_tx - sent;
-	lc->n_tx = 0;
+	if (sent < lc->n_tx)
+		memmove(lc->tx, lc->tx + sent, (lc->n_tx - sent) * sizeof(lc->tx[0]));
+	lc->n_tx -= sent;
 }
 
 /* Send the gathered replies as one datagram, now or once durable. */

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <arpa/inet.h>
@@ -136,7 +137,15 @@ static void storage_init(struct dpa_app *a)
 	}
 	if (CPU_COUNT(&spare) > 0)
 		pthread_setaffinity_np(pthread_self(), sizeof(spare), &spare);
+	/* Every reply that reports a mutation waits for this thread: when it
+	 * shares a CPU with something that busy-polls, it must win that CPU as
+	 * soon as it is runnable. Linux keeps nice per thread and a new thread
+	 * inherits it. Without the privilege it runs at the normal priority. */
+	const int nice_before = getpriority(PRIO_PROCESS, 0);
+	if (setpriority(PRIO_PROCESS, 0, DPA_WRITER_NICE) != 0)
+		printf("stampede-dataplane: storage writer at normal priority (%s)\n", strerror(errno));
 	rc = st_writer_start(a->env);
+	setpriority(PRIO_PROCESS, 0, nice_before);
 	pthread_setaffinity_np(pthread_self(), sizeof(mine), &mine);
 	if (rc != 0)
 		rte_exit(EXIT_FAILURE, "storage writer: %s\n", st_strerror(rc));
