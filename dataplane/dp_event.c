@@ -330,20 +330,35 @@ struct dp_part *dp_part_lookup(struct dp_event *ev, uint32_t part_id)
 	return (lo < ev->n_parts && ev->parts[lo].id == part_id) ? &ev->parts[lo] : NULL;
 }
 
+#define DP_COUNTS_READ_TRIES 64
+
+/* A snapshot of a part's counts: every slice's version read before and
+ * after the sums; if none changed (and none was mid-change) the sums are
+ * what the part held at one instant. Under constant change, after
+ * DP_COUNTS_READ_TRIES attempts, the last sums are used, clamped so they
+ * still add up to the capacity. */
 static void part_counts(const struct dp_part *p, struct dp_part_counts *c)
 {
 	uint32_t held = 0, sold = 0;
-	for (unsigned i = 0; i < p->n_slices; i++) {
-		held += atomic_load_explicit(&p->slices[i].held, memory_order_acquire);
-		sold += atomic_load_explicit(&p->slices[i].sold, memory_order_acquire);
+	uint32_t v[DP_WORKERS_MAX];
+	assert(p->n_slices <= DP_WORKERS_MAX);
+	for (unsigned tries = 0; tries < DP_COUNTS_READ_TRIES; tries++) {
+		int busy = 0;
+		for (unsigned i = 0; i < p->n_slices; i++) {
+			v[i] = atomic_load_explicit(&p->slices[i].version, memory_order_acquire);
+			busy |= v[i] & 1;
+		}
+		held = sold = 0;
+		for (unsigned i = 0; i < p->n_slices; i++) {
+			held += atomic_load_explicit(&p->slices[i].held, memory_order_relaxed);
+			sold += atomic_load_explicit(&p->slices[i].sold, memory_order_relaxed);
+		}
+		atomic_thread_fence(memory_order_acquire);
+		for (unsigned i = 0; i < p->n_slices; i++)
+			busy |= atomic_load_explicit(&p->slices[i].version, memory_order_relaxed) != v[i];
+		if (!busy)
+			break;
 	}
-	/*
-	 * The slices are read one after another while their owners write. A
-	 * GA ticket released on one worker, handed to another and held there
-	 * can be counted held on both if the reads straddle the move; only
-	 * `held` can be inflated that way (sold tickets never move), so clamp
-	 * it: the snapshot always adds up to the capacity.
-	 */
 	if (sold > p->capacity - p->withheld)
 		sold = p->capacity - p->withheld;
 	if (held > p->capacity - p->withheld - sold)

@@ -242,8 +242,7 @@ int dp_hold_commit(struct dp_worker *w, const struct dp_request *rq, struct dp_e
 		atomic_store_explicit(&p->words[items[k]], word, memory_order_release);
 	}
 	struct dp_slice *sl = &p->slices[p->kind == ST_KIND_GA ? w->idx : 0];
-	atomic_store_explicit(&sl->held, atomic_load_explicit(&sl->held, memory_order_relaxed) + n,
-			      memory_order_release);
+	dp_slice_counts_add(sl, (int32_t)n, 0);
 
 	dp_reply_status(out, DP_S_OK, DP_D_NONE);
 	out->event_id = ev->id;

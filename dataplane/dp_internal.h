@@ -58,6 +58,7 @@ struct dp_inbox {
  * Counters are single-writer atomics so readers on other threads can sum them.
  */
 struct dp_slice {
+	_Atomic uint32_t version; /* seqlock over held/sold: odd while they change */
 	_Atomic uint32_t held;
 	_Atomic uint32_t sold;
 	uint32_t hint;      /* section: no free seat below this index */
@@ -188,6 +189,24 @@ struct dp_engine {
 	_Atomic uint32_t ga_needs; /* GA slices whose `need` is set: workers scan while > 0 */
 	struct dp_worker *workers;
 };
+
+/*
+ * Change a slice's counters (owner thread only). Readers sum many slices;
+ * the version lets them take a snapshot no change overlapped, so a GA ticket
+ * moving between slices is never counted on both or on neither.
+ */
+static inline void dp_slice_counts_add(struct dp_slice *sl, int32_t held_delta, int32_t sold_delta)
+{
+	uint32_t v = atomic_load_explicit(&sl->version, memory_order_relaxed);
+	atomic_store_explicit(&sl->version, v + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	uint32_t held = atomic_load_explicit(&sl->held, memory_order_relaxed);
+	uint32_t sold = atomic_load_explicit(&sl->sold, memory_order_relaxed);
+	assert((int64_t)held + held_delta >= 0 && (int64_t)sold + sold_delta >= 0);
+	atomic_store_explicit(&sl->held, (uint32_t)((int64_t)held + held_delta), memory_order_relaxed);
+	atomic_store_explicit(&sl->sold, (uint32_t)((int64_t)sold + sold_delta), memory_order_relaxed);
+	atomic_store_explicit(&sl->version, v + 2, memory_order_release);
+}
 
 /* ---- dp_event.c ---- */
 /* Check, build and publish an event; store its definition first if store. */

@@ -89,9 +89,7 @@ void dp_items_free(struct dp_worker *w, struct dp_part *p, const uint32_t *items
 			sl->hint = items[k];
 		}
 	}
-	uint32_t held = atomic_load_explicit(&sl->held, memory_order_relaxed);
-	assert(held >= n);
-	atomic_store_explicit(&sl->held, held - n, memory_order_release);
+	dp_slice_counts_add(sl, -(int32_t)n, 0);
 }
 
 int dp_hold_end(struct dp_worker *w, struct dp_hold *h, uint32_t slot, uint8_t rec_type, uint64_t request_id,
@@ -214,10 +212,7 @@ void dp_confirm(struct dp_worker *w, const struct dp_request *rq, uint64_t now_m
 		atomic_store_explicit(&p->words[h->items[k]], word, memory_order_release);
 	}
 	struct dp_slice *sl = &p->slices[p->kind == ST_KIND_GA ? w->idx : 0];
-	atomic_store_explicit(&sl->held, atomic_load_explicit(&sl->held, memory_order_relaxed) - h->n,
-			      memory_order_release);
-	atomic_store_explicit(&sl->sold, atomic_load_explicit(&sl->sold, memory_order_relaxed) + h->n,
-			      memory_order_release);
+	dp_slice_counts_add(sl, -(int32_t)h->n, (int32_t)h->n);
 	h->state = DP_H_CONFIRMED;
 	h->order_id = order_id;
 	h->end_request_id = rq->request_id;

@@ -34,11 +34,6 @@ static struct dp_slice *slice_of(struct dp_part *p, unsigned worker)
 	return &p->slices[p->kind == ST_KIND_GA ? worker : 0];
 }
 
-static void count_add(_Atomic uint32_t *c, int64_t d)
-{
-	atomic_store_explicit(c, (uint32_t)(atomic_load_explicit(c, memory_order_relaxed) + d), memory_order_relaxed);
-}
-
 static void idem_remember(struct dp_worker *w, const struct st_record *r, const struct dp_hold *h)
 {
 	if (r->flags & ST_REC_F_OPERATOR || r->type == ST_REC_EXPIRE)
@@ -85,7 +80,7 @@ static int replay_one(void *ctx, const struct st_record *r)
 		uint64_t word = dp_word_held((uint32_t)(r->hold_id >> 32), r->expiry_ms);
 		for (unsigned k = 0; k < r->n_items; k++)
 			atomic_store(&p->words[r->items[k]], word);
-		count_add(&sl->held, r->n_items);
+		dp_slice_counts_add(sl, r->n_items, 0);
 		if (dp_buyers_add(&ev->buyers, r->client_id, r->n_items, UINT32_MAX) != DP_S_OK)
 			return -ENOSPC;
 		memset(h, 0, sizeof(*h));
@@ -122,14 +117,13 @@ static int replay_one(void *ctx, const struct st_record *r)
 		atomic_store(&w->n_orders, n_orders + 1);
 		for (unsigned k = 0; k < h->n; k++)
 			atomic_store(&p->words[h->items[k]], dp_word_sold(r->order_id));
-		count_add(&sl->held, -(int64_t)h->n);
-		count_add(&sl->sold, h->n);
+		dp_slice_counts_add(sl, -(int32_t)h->n, (int32_t)h->n);
 		h->state = DP_H_CONFIRMED;
 		h->order_id = r->order_id;
 	} else {
 		for (unsigned k = 0; k < h->n; k++)
 			atomic_store(&p->words[h->items[k]], DP_WORD_FREE);
-		count_add(&sl->held, -(int64_t)h->n);
+		dp_slice_counts_add(sl, -(int32_t)h->n, 0);
 		dp_buyers_sub(&ev->buyers, h->client_id, h->n);
 		h->state = r->type == ST_REC_RELEASE ? DP_H_RELEASED : DP_H_EXPIRED;
 	}

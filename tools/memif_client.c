@@ -18,7 +18,8 @@
  *           plain echo ceiling of the memif link); prints {"pps":..}.
  *
  * Options: --ip A (ours, default 10.12.0.1), --server A (10.12.0.2), --port N
- * (7300), --event N, --sections N, --seats N (seats per section), --window N,
+ * (7300), --event N (first event), --events N (events of the run), --sections N,
+ * --seats N (seats per section), --window N,
  * --seconds S, --server-mac XX:..:XX (skip ARP, for flood against testpmd).
  */
 #include <arpa/inet.h>
@@ -94,13 +95,29 @@ static struct rte_mbuf *frame_udp(const uint8_t *buf, size_t len)
 	return m;
 }
 
+/* Frames the TX ring did not take yet: sent first on the next call, so a
+ * momentarily full ring delays requests instead of losing them. */
+#define MC_TX_BACKLOG 4096
+static struct rte_mbuf *tx_backlog[MC_TX_BACKLOG];
+static unsigned tx_backlog_n;
+
 static void send_frames(struct rte_mbuf **m, unsigned n)
 {
+	if (tx_backlog_n) {
+		unsigned sent = rte_eth_tx_burst(mc.port, 0, tx_backlog, (uint16_t)(tx_backlog_n < 512 ? tx_backlog_n : 512));
+		memmove(tx_backlog, tx_backlog + sent, (tx_backlog_n - sent) * sizeof(tx_backlog[0]));
+		tx_backlog_n -= sent;
+	}
 	unsigned sent = 0;
-	for (unsigned tries = 0; sent < n && tries < 1000; tries++)
-		sent += rte_eth_tx_burst(mc.port, 0, m + sent, (uint16_t)(n - sent));
-	for (unsigned i = sent; i < n; i++)
-		rte_pktmbuf_free(m[i]);
+	if (tx_backlog_n == 0)
+		for (unsigned tries = 0; sent < n && tries < 4; tries++)
+			sent += rte_eth_tx_burst(mc.port, 0, m + sent, (uint16_t)(n - sent));
+	for (unsigned i = sent; i < n; i++) {
+		if (tx_backlog_n < MC_TX_BACKLOG)
+			tx_backlog[tx_backlog_n++] = m[i];
+		else
+			rte_pktmbuf_free(m[i]); /* lost: resent after MC_RESEND_US */
+	}
 }
 
 /* The UDP payload of a frame from the server, or NULL. */
@@ -358,20 +375,26 @@ static double lat_pct(double pct)
 }
 
 /* Encode buyer x's current request into pb. */
-static void bench_encode(struct proto_buf *pb, const struct buyer *x, uint32_t event, uint32_t seats)
+static void bench_encode(struct proto_buf *pb, const struct buyer *x, uint32_t event, uint32_t sections,
+			 uint32_t seats)
 {
 	if (x->confirming) {
 		uint8_t pay[PROTO_PAYMENT_REF_SIZE] = "bench";
 		proto_put_confirm(pb, x->client, x->req, x->hold_id, pay);
 	} else {
-		uint32_t seat = x->seat_idx % seats;
-		proto_put_hold_seats(pb, x->client, x->req, event, x->seat_idx / seats + 1, 1, &seat, NULL);
+		const uint32_t per_event = sections * seats;
+		uint32_t in_event = x->seat_idx % per_event;
+		uint32_t seat = in_event % seats;
+		proto_put_hold_seats(pb, x->client, x->req, event + x->seat_idx / per_event, in_event / seats + 1, 1,
+				     &seat, NULL);
 	}
 }
 
-static int mode_bench(uint32_t event, uint32_t sections, uint32_t seats, unsigned window, double seconds)
+static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32_t seats, unsigned window,
+		      double seconds)
 {
-	const uint32_t cap = sections * seats;
+	/* Seats of events event..event+events-1, all shuffled together. */
+	const uint32_t cap = events * sections * seats;
 	uint32_t *order = malloc(cap * sizeof(uint32_t));
 	struct buyer *by = calloc(window, sizeof(*by));
 	uint32_t *ready = malloc(window * sizeof(uint32_t)); /* buyers with nothing outstanding */
@@ -402,7 +425,7 @@ static int mode_bench(uint32_t event, uint32_t sections, uint32_t seats, unsigne
 		struct rte_mbuf *tx[MC_BURST];
 		unsigned n_tx = 0;
 		/* New requests from ready buyers. */
-		while (n_ready && n_tx < MC_BURST) {
+		while (n_ready && n_tx < MC_BURST && tx_backlog_n < 512) {
 			struct buyer *x = &by[ready[n_ready - 1]];
 			if (!x->hold_id && (stopping || next_seat >= cap)) {
 				n_ready--; /* this buyer is done */
@@ -418,7 +441,7 @@ static int mode_bench(uint32_t event, uint32_t sections, uint32_t seats, unsigne
 			}
 			struct proto_buf pb;
 			proto_buf_init(&pb, mem[n_tx], PROTO_DGRAM_MAX);
-			bench_encode(&pb, x, event, seats);
+			bench_encode(&pb, x, event, sections, seats);
 			x->sent_us = t;
 			x->sends = 1;
 			struct rte_mbuf *m = frame_udp(mem[n_tx], pb.len);
@@ -437,7 +460,7 @@ static int mode_bench(uint32_t event, uint32_t sections, uint32_t seats, unsigne
 					continue;
 				struct proto_buf pb;
 				proto_buf_init(&pb, mem[n_tx], PROTO_DGRAM_MAX);
-				bench_encode(&pb, x, event, seats);
+				bench_encode(&pb, x, event, sections, seats);
 				x->sent_us = t;
 				x->sends++;
 				struct rte_mbuf *m = frame_udp(mem[n_tx], pb.len);
@@ -447,7 +470,7 @@ static int mode_bench(uint32_t event, uint32_t sections, uint32_t seats, unsigne
 				resent++;
 			}
 		}
-		if (n_tx)
+		if (n_tx || tx_backlog_n)
 			send_frames(tx, n_tx);
 		struct rte_mbuf *rx[MC_BURST];
 		uint16_t n = rte_eth_rx_burst(mc.port, 0, rx, MC_BURST);
@@ -562,13 +585,14 @@ int main(int argc, char **argv)
 	const char *mode = "check", *server_mac = NULL;
 	const char *ip = "10.12.0.1", *server = "10.12.0.2";
 	unsigned window = 4096, port_udp = 7300;
-	uint32_t event = 1, sections = 10, seats = 15000;
+	uint32_t event = 1, events = 1, sections = 10, seats = 15000;
 	double seconds = 2.0;
 	static const struct option opts[] = {
 		{"mode", required_argument, NULL, 'm'},    {"ip", required_argument, NULL, 'i'},
 		{"server", required_argument, NULL, 's'},  {"port", required_argument, NULL, 'p'},
 		{"event", required_argument, NULL, 'e'},   {"sections", required_argument, NULL, 'S'},
 		{"seats", required_argument, NULL, 'n'},   {"window", required_argument, NULL, 'w'},
+		{"events", required_argument, NULL, 'E'},
 		{"seconds", required_argument, NULL, 't'}, {"server-mac", required_argument, NULL, 'M'},
 		{NULL, 0, NULL, 0}};
 	int c;
@@ -582,13 +606,15 @@ int main(int argc, char **argv)
 		case 'e': event = (uint32_t)atoi(optarg); break;
 		case 'S': sections = (uint32_t)atoi(optarg); break;
 		case 'n': seats = (uint32_t)atoi(optarg); break;
+		case 'E': events = (uint32_t)atoi(optarg); break;
 		case 'w': window = (unsigned)atoi(optarg); break;
 		case 't': seconds = atof(optarg); break;
 		case 'M': server_mac = optarg; break;
 		default: rte_exit(2, "usage: see the comment at the top of tools/memif_client.c\n");
 		}
 	}
-	if (window < 1 || window > MC_WINDOW_MAX || sections < 1 || seats < 1 || seconds <= 0)
+	if (window < 1 || window > MC_WINDOW_MAX || sections < 1 || seats < 1 || events < 1 || events > 64 ||
+	    seconds <= 0)
 		rte_exit(2, "bad option value\n");
 	if (inet_pton(AF_INET, ip, &mc.ip_be) != 1 || inet_pton(AF_INET, server, &mc.server_be) != 1)
 		rte_exit(2, "bad address\n");
@@ -627,7 +653,7 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "check") == 0)
 		rc = mode_check(event, 1);
 	else if (strcmp(mode, "bench") == 0)
-		rc = mode_bench(event, sections, seats, window, seconds);
+		rc = mode_bench(event, events, sections, seats, window, seconds);
 	else if (strcmp(mode, "sold") == 0)
 		rc = mode_sold(event, seats);
 	else if (strcmp(mode, "flood") == 0)

@@ -412,6 +412,8 @@ static void check_round(struct dp_engine *eng, uint32_t n_events, struct stats *
 		}
 	}
 
+	CHECK(n_orders >= g_n_orders, "%" PRIu64 " orders after recovery, %zu were acknowledged", n_orders, g_n_orders);
+
 	/* 2. every acknowledged order, as acknowledged; a retry gives it again */
 	for (size_t i = 0; i < g_n_orders; i++) {
 		const struct aorder *o = &g_orders[i];
@@ -593,8 +595,9 @@ static void check_round(struct dp_engine *eng, uint32_t n_events, struct stats *
 			free(seen[e][p]);
 
 	/* 5. a sample of the live acknowledged holds: the client can still pay */
+	size_t start = g_n_holds ? (size_t)(cc_rng(rng) % g_n_holds) : 0;
 	for (size_t i = 0; i < g_n_holds && probes < CT_PROBES; i++) {
-		struct ahold *h = &g_holds[(i * 7919u + g_round) % g_n_holds];
+		struct ahold *h = &g_holds[(start + i) % g_n_holds]; /* each at most once */
 		if (h->state != AH_LIVE)
 			continue;
 		struct dp_request rq;
