@@ -352,6 +352,7 @@ struct buyer {
 };
 #define MC_BUYER_BITS 17
 #define MC_RESEND_US 500000
+#define MC_SCAN_PER_TURN 256 /* buyers looked at per loop turn for resends */
 
 static uint64_t lat_hist[MC_LAT_BUCKETS];
 
@@ -417,7 +418,8 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 	uint64_t requests = 0, holds = 0, confirms = 0, busy = 0, refused = 0, resent = 0;
 	uint64_t refused_by[DP_S__COUNT] = {0};
 	const uint64_t t0 = now_us(), t_end = t0 + (uint64_t)(seconds * 1e6);
-	uint64_t t_last = t0, next_scan = t0 + MC_RESEND_US;
+	uint64_t t_last = t0;
+	uint32_t scan_cursor = 0;
 	uint8_t mem[MC_BURST][PROTO_DGRAM_MAX];
 	for (;;) {
 		const uint64_t t = now_us();
@@ -451,24 +453,24 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 			requests++;
 			outstanding++;
 		}
-		/* Lost requests (no answer in MC_RESEND_US): the same id again. */
-		if (t >= next_scan) {
-			next_scan = t + MC_RESEND_US / 4;
-			for (uint32_t b = 0; b < window && n_tx < MC_BURST; b++) {
-				struct buyer *x = &by[b];
-				if (!x->req || t - x->sent_us < MC_RESEND_US)
-					continue;
-				struct proto_buf pb;
-				proto_buf_init(&pb, mem[n_tx], PROTO_DGRAM_MAX);
-				bench_encode(&pb, x, event, sections, seats);
-				x->sent_us = t;
-				x->sends++;
-				struct rte_mbuf *m = frame_udp(mem[n_tx], pb.len);
-				if (!m)
-					break;
-				tx[n_tx++] = m;
-				resent++;
-			}
+		/* Requests due again (lost, or answered busy and waited out): the
+		 * same id again. A rotating cursor looks at part of the window
+		 * each turn, so a crowd of busy answers drains at full speed. */
+		for (uint32_t k = 0; k < MC_SCAN_PER_TURN && n_tx < MC_BURST; k++) {
+			struct buyer *x = &by[scan_cursor];
+			scan_cursor = scan_cursor + 1 == window ? 0 : scan_cursor + 1;
+			if (!x->req || t < x->sent_us + MC_RESEND_US)
+				continue;
+			struct proto_buf pb;
+			proto_buf_init(&pb, mem[n_tx], PROTO_DGRAM_MAX);
+			bench_encode(&pb, x, event, sections, seats);
+			x->sent_us = t;
+			x->sends++;
+			struct rte_mbuf *m = frame_udp(mem[n_tx], pb.len);
+			if (!m)
+				break;
+			tx[n_tx++] = m;
+			resent++;
 		}
 		if (n_tx || tx_backlog_n)
 			send_frames(tx, n_tx);

@@ -31,7 +31,7 @@
 #define DPA_PKT_BURST_MAX 32       /* packets per RX/TX burst */
 #define DPA_HANDOFF_BURST_MAX 32   /* handoffs taken per loop turn */
 #define DPA_PENDING_MAX 16384      /* replies waiting for durability, per worker */
-#define DPA_TX_BUF_MAX 256         /* replies queued for the next TX burst */
+#define DPA_TX_BUF_MAX 1024        /* replies queued for the next TX burst */
 #define DPA_MBUF_CACHE 256
 #define DPA_PATH_MAX 512
 #define DPA_WRITER_NICE (-10)     /* storage writer thread priority */
