@@ -252,6 +252,9 @@ int dp_hold_end(struct dp_worker *w, struct dp_hold *h, uint32_t slot, uint8_t r
 /* Give a hold's items back to their part (words, counters, free lists). */
 void dp_items_free(struct dp_worker *w, struct dp_part *p, const uint32_t *items, unsigned n);
 uint64_t dp_hold_id_make(unsigned worker, uint32_t slot, uint32_t gen);
+/* Append the order of hold h (owner thread; the table has room) and publish it. */
+void dp_order_append(struct dp_worker *w, const struct dp_hold *h, uint64_t hold_id, uint64_t time_ms,
+		     const uint8_t *payment_ref);
 void dp_free_slot_push(struct dp_worker *w, uint32_t slot);
 
 /* ---- dp_ga.c ---- */

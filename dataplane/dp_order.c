@@ -128,6 +128,25 @@ int dp_hold_end(struct dp_worker *w, struct dp_hold *h, uint32_t slot, uint8_t r
 	return 0;
 }
 
+void dp_order_append(struct dp_worker *w, const struct dp_hold *h, uint64_t hold_id, uint64_t time_ms,
+		     const uint8_t *payment_ref)
+{
+	uint64_t n = atomic_load_explicit(&w->n_orders, memory_order_relaxed);
+	assert(n < w->eng->cfg.orders_max);
+	struct dp_order *o = &w->orders[n];
+	o->hold_id = hold_id;
+	o->client_id = h->client_id;
+	o->time_ms = time_ms;
+	o->event_id = h->event_id;
+	o->part_id = h->part_id;
+	o->kind = h->kind;
+	o->n = h->n;
+	memcpy(o->items, h->items, h->n * sizeof(uint32_t));
+	memcpy(o->payment_ref, payment_ref, ST_PAYMENT_REF_SIZE);
+	/* Readers on other threads see the order complete or not at all. */
+	atomic_store_explicit(&w->n_orders, n + 1, memory_order_release);
+}
+
 void dp_confirm(struct dp_worker *w, const struct dp_request *rq, uint64_t now_ms, struct dp_reply *out)
 {
 	uint32_t slot;
@@ -193,17 +212,7 @@ void dp_confirm(struct dp_worker *w, const struct dp_request *rq, uint64_t now_m
 		log_busy(w, rc, out);
 		return;
 	}
-	struct dp_order *o = &w->orders[n_orders];
-	o->hold_id = rq->hold_id;
-	o->client_id = h->client_id;
-	o->time_ms = now_ms;
-	o->event_id = h->event_id;
-	o->part_id = h->part_id;
-	o->kind = h->kind;
-	o->n = h->n;
-	memcpy(o->items, h->items, h->n * sizeof(uint32_t));
-	memcpy(o->payment_ref, rq->payment_ref, ST_PAYMENT_REF_SIZE);
-	atomic_store_explicit(&w->n_orders, n_orders + 1, memory_order_release);
+	dp_order_append(w, h, rq->hold_id, now_ms, rq->payment_ref);
 
 	uint64_t word = dp_word_sold(order_id);
 	for (unsigned k = 0; k < h->n; k++) {

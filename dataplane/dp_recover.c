@@ -104,17 +104,7 @@ static int replay_one(void *ctx, const struct st_record *r)
 		if (dp_order_worker(r->order_id) != r->worker || dp_order_seq(r->order_id) != n_orders + 1 ||
 		    n_orders >= eng->cfg.orders_max)
 			return MDB_CORRUPTED;
-		struct dp_order *o = &w->orders[n_orders];
-		o->hold_id = r->hold_id;
-		o->client_id = h->client_id;
-		o->time_ms = r->time_ms;
-		o->event_id = h->event_id;
-		o->part_id = h->part_id;
-		o->kind = h->kind;
-		o->n = h->n;
-		memcpy(o->items, h->items, h->n * sizeof(uint32_t));
-		memcpy(o->payment_ref, r->payment_ref, ST_PAYMENT_REF_SIZE);
-		atomic_store(&w->n_orders, n_orders + 1);
+		dp_order_append(w, h, r->hold_id, r->time_ms, r->payment_ref);
 		for (unsigned k = 0; k < h->n; k++)
 			atomic_store(&p->words[h->items[k]], dp_word_sold(r->order_id));
 		dp_slice_counts_add(sl, -(int32_t)h->n, (int32_t)h->n);
