@@ -19,7 +19,7 @@
  *
  * Options: --ip A (ours, default 10.12.0.1), --server A (10.12.0.2), --port N
  * (7300), --event N (first event), --events N (events of the run), --sections N,
- * --seats N (seats per section), --window N,
+ * --seats N (seats per section), --window N, --batch N (requests per datagram, 1..16),
  * --seconds S, --server-mac XX:..:XX (skip ARP, for flood against testpmd).
  */
 #include <arpa/inet.h>
@@ -392,7 +392,7 @@ static void bench_encode(struct proto_buf *pb, const struct buyer *x, uint32_t e
 }
 
 static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32_t seats, unsigned window,
-		      double seconds)
+		      unsigned batch, double seconds)
 {
 	/* Seats of events event..event+events-1, all shuffled together. */
 	const uint32_t cap = events * sections * seats;
@@ -426,32 +426,38 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 		const int stopping = t >= t_end || next_seat >= cap;
 		struct rte_mbuf *tx[MC_BURST];
 		unsigned n_tx = 0;
-		/* New requests from ready buyers. */
+		/* New requests from ready buyers, `batch` to a datagram. */
 		while (n_ready && n_tx < MC_BURST && tx_backlog_n < 512) {
-			struct buyer *x = &by[ready[n_ready - 1]];
-			if (!x->hold_id && (stopping || next_seat >= cap)) {
-				n_ready--; /* this buyer is done */
-				continue;
-			}
-			uint32_t b = ready[--n_ready];
-			x->gen++;
-			x->req = (x->gen << MC_BUYER_BITS) | b;
-			x->confirming = x->hold_id != 0;
-			if (!x->confirming) {
-				x->client = mc.client_id + (x->gen << MC_BUYER_BITS) + b; /* a new buyer per hold */
-				x->seat_idx = order[next_seat++];
-			}
 			struct proto_buf pb;
 			proto_buf_init(&pb, mem[n_tx], PROTO_DGRAM_MAX);
-			bench_encode(&pb, x, event, sections, seats);
-			x->sent_us = t;
-			x->sends = 1;
+			unsigned in_dgram = 0;
+			while (n_ready && in_dgram < batch) {
+				struct buyer *x = &by[ready[n_ready - 1]];
+				if (!x->hold_id && (stopping || next_seat >= cap)) {
+					n_ready--; /* this buyer is done */
+					continue;
+				}
+				uint32_t b = ready[--n_ready];
+				x->gen++;
+				x->req = (x->gen << MC_BUYER_BITS) | b;
+				x->confirming = x->hold_id != 0;
+				if (!x->confirming) {
+					x->client = mc.client_id + (x->gen << MC_BUYER_BITS) + b; /* a new buyer per hold */
+					x->seat_idx = order[next_seat++];
+				}
+				bench_encode(&pb, x, event, sections, seats);
+				x->sent_us = t;
+				x->sends = 1;
+				in_dgram++;
+				requests++;
+				outstanding++;
+			}
+			if (in_dgram == 0)
+				break;
 			struct rte_mbuf *m = frame_udp(mem[n_tx], pb.len);
 			if (!m)
-				break;
+				break; /* these requests are resent after MC_RESEND_US */
 			tx[n_tx++] = m;
-			requests++;
-			outstanding++;
 		}
 		/* Requests due again (lost, or answered busy and waited out): the
 		 * same id again. A rotating cursor looks at part of the window
@@ -539,10 +545,10 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 	double dur = (double)(t_last - t0) / 1e6;
 	printf("{\"bench\":\"dataplane\",\"requests_per_s\":%.0f,\"holds_per_s\":%.0f,\"confirms_per_s\":%.0f,"
 	       "\"p50_us\":%.0f,\"p99_us\":%.0f,\"requests\":%" PRIu64 ",\"busy\":%" PRIu64 ",\"refused\":%" PRIu64
-	       ",\"resent\":%" PRIu64 ",\"duration_s\":%.3f,\"window\":%u}\n",
+	       ",\"resent\":%" PRIu64 ",\"duration_s\":%.3f,\"window\":%u,\"batch\":%u}\n",
 	       dur > 0 ? (double)(holds + confirms) / dur : 0, dur > 0 ? (double)holds / dur : 0,
 	       dur > 0 ? (double)confirms / dur : 0, lat_pct(50), lat_pct(99), requests, busy, refused, resent, dur,
-	       window);
+	       window, batch);
 	free(order);
 	free(by);
 	free(ready);
@@ -586,7 +592,7 @@ int main(int argc, char **argv)
 	argv += ret;
 	const char *mode = "check", *server_mac = NULL;
 	const char *ip = "10.12.0.1", *server = "10.12.0.2";
-	unsigned window = 4096, port_udp = 7300;
+	unsigned window = 4096, port_udp = 7300, batch = 1;
 	uint32_t event = 1, events = 1, sections = 10, seats = 15000;
 	double seconds = 2.0;
 	static const struct option opts[] = {
@@ -594,7 +600,7 @@ int main(int argc, char **argv)
 		{"server", required_argument, NULL, 's'},  {"port", required_argument, NULL, 'p'},
 		{"event", required_argument, NULL, 'e'},   {"sections", required_argument, NULL, 'S'},
 		{"seats", required_argument, NULL, 'n'},   {"window", required_argument, NULL, 'w'},
-		{"events", required_argument, NULL, 'E'},
+		{"events", required_argument, NULL, 'E'},  {"batch", required_argument, NULL, 'B'},
 		{"seconds", required_argument, NULL, 't'}, {"server-mac", required_argument, NULL, 'M'},
 		{NULL, 0, NULL, 0}};
 	int c;
@@ -609,6 +615,7 @@ int main(int argc, char **argv)
 		case 'S': sections = (uint32_t)atoi(optarg); break;
 		case 'n': seats = (uint32_t)atoi(optarg); break;
 		case 'E': events = (uint32_t)atoi(optarg); break;
+		case 'B': batch = (unsigned)atoi(optarg); break;
 		case 'w': window = (unsigned)atoi(optarg); break;
 		case 't': seconds = atof(optarg); break;
 		case 'M': server_mac = optarg; break;
@@ -616,6 +623,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (window < 1 || window > MC_WINDOW_MAX || sections < 1 || seats < 1 || events < 1 || events > 64 ||
+	    batch < 1 || batch > 16 ||
 	    seconds <= 0)
 		rte_exit(2, "bad option value\n");
 	if (inet_pton(AF_INET, ip, &mc.ip_be) != 1 || inet_pton(AF_INET, server, &mc.server_be) != 1)
@@ -655,7 +663,7 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "check") == 0)
 		rc = mode_check(event, 1);
 	else if (strcmp(mode, "bench") == 0)
-		rc = mode_bench(event, events, sections, seats, window, seconds);
+		rc = mode_bench(event, events, sections, seats, window, batch, seconds);
 	else if (strcmp(mode, "sold") == 0)
 		rc = mode_sold(event, seats);
 	else if (strcmp(mode, "flood") == 0)
