@@ -559,3 +559,76 @@ uint64_t rng_next(uint64_t *state)
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	return z ^ (z >> 31);
 }
+
+/* ------------------------------------------- assertions of test_engine*.c */
+
+void expect_items(const uint32_t *got, unsigned n_got, const uint32_t *want, unsigned n_want)
+{
+	assert_int_equal(n_got, n_want);
+	uint32_t a[DP_HOLD_TICKETS_MAX], b[DP_HOLD_TICKETS_MAX];
+	memcpy(a, got, n_got * sizeof(*a));
+	memcpy(b, want, n_want * sizeof(*b));
+	sort_u32(a, n_got);
+	sort_u32(b, n_want);
+	for (unsigned i = 0; i < n_got; i++) {
+		if (a[i] != b[i]) {
+			print_error("items differ at sorted position %u: got %u, want %u\n", i, a[i], b[i]);
+			fail();
+		}
+	}
+}
+
+/* Every item of the hold is HELD in the part, by the hold's slot. */
+void expect_held_by(struct fx *f, uint32_t part, const struct dp_reply *r)
+{
+	for (unsigned i = 0; i < r->n_items; i++) {
+		uint64_t w = fx_word(f, EV1, part, r->items[i]);
+		if (dp_seat_word_state(w) != DP_SEAT_HELD) {
+			print_error("part %u item %u: state %d, expected HELD\n", part, r->items[i],
+				    (int)dp_seat_word_state(w));
+			fail();
+		}
+		uint32_t ref = (uint32_t)dp_hold_worker(r->hold_id) << 24 | dp_hold_slot(r->hold_id);
+		assert_int_equal(dp_seat_word_hold_ref(w), ref);
+	}
+}
+
+void expect_state_all(struct fx *f, uint32_t part, const uint32_t *idx, unsigned n, enum dp_seat_state st)
+{
+	for (unsigned i = 0; i < n; i++) {
+		enum dp_seat_state got = fx_state(f, EV1, part, idx[i]);
+		if (got != st) {
+			print_error("part %u idx %u: state %d, expected %d\n", part, idx[i], (int)got, (int)st);
+			fail();
+		}
+	}
+}
+
+/* Change the client (then the request id) until rq routes to worker widx. */
+void route_to(struct fx *f, struct dp_request *rq, unsigned widx)
+{
+	for (unsigned k = 0; k < 4096; k++) {
+		rq->client_id = f->next_client++;
+		if (fx_route(f, rq) == (int)widx)
+			return;
+	}
+	for (unsigned k = 0; k < 4096; k++) {
+		rq->request_id = f->next_req++;
+		if (fx_route(f, rq) == (int)widx)
+			return;
+	}
+	fail_msg("no client or request id routes op %u part %u to worker %u", rq->op, rq->part_id, widx);
+}
+
+void expect_same_reply(const struct dp_reply *a, const struct dp_reply *b)
+{
+	assert_int_equal(a->status, b->status);
+	if (b->detail != a->detail)
+		assert_int_equal(b->detail, DP_D_REPLAY);
+	assert_int_equal(a->hold_id, b->hold_id);
+	assert_int_equal(a->expiry_ms, b->expiry_ms);
+	assert_int_equal(a->n_items, b->n_items);
+	assert_memory_equal(a->items, b->items, a->n_items * sizeof(a->items[0]));
+	if (a->status == DP_S_OK && (a->order_id != 0 || b->order_id != 0))
+		assert_int_equal(a->order_id, b->order_id);
+}

@@ -158,4 +158,16 @@ void counts_expect(struct dp_part_counts c, uint32_t capacity, uint32_t withheld
 void sort_u32(uint32_t *a, unsigned n);
 uint64_t rng_next(uint64_t *state); /* splitmix64 */
 
+/* ---- assertions shared by the test_engine*.c files ---- */
+/* The items of a reply equal want, in any order. */
+void expect_items(const uint32_t *got, unsigned n_got, const uint32_t *want, unsigned n_want);
+/* Every item of the hold is HELD in the part, by the hold's slot. */
+void expect_held_by(struct fx *f, uint32_t part, const struct dp_reply *r);
+/* Every listed index of the part is in state st. */
+void expect_state_all(struct fx *f, uint32_t part, const uint32_t *idx, unsigned n, enum dp_seat_state st);
+/* Change the client (then the request id) until rq routes to worker widx. */
+void route_to(struct fx *f, struct dp_request *rq, unsigned widx);
+/* b is a retry answer of a: same reply (detail may be REPLAY). */
+void expect_same_reply(const struct dp_reply *a, const struct dp_reply *b);
+
 #endif
