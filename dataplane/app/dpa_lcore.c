@@ -371,9 +371,16 @@ static void handle_handoffs(struct dpa_lcore *lc, uint64_t now_ms)
 		struct proto_hdr hdr = {.opcode = hb[i].opcode,
 					.client_id = hb[i].rq.client_id,
 					.request_id = hb[i].rq.request_id};
-		struct dp_reply r;
-		dp_execute(lc->w, &hb[i].rq, now_ms, &r);
-		reply_hold(&ctx, &hdr, &r);
+		/* The sender checked its own backlog; this worker's pending
+		 * replies are bounded here, where they accumulate. */
+		if (lc->pend_n >= lc->app->set.backlog_max) {
+			lc->c.busy_backlog++;
+			reply_status(&ctx, &hdr, DP_S_BUSY, DP_D_NONE, lc->app->set.busy_retry_ms);
+		} else {
+			struct dp_reply r;
+			dp_execute(lc->w, &hb[i].rq, now_ms, &r);
+			reply_hold(&ctx, &hdr, &r);
+		}
 		reply_emit(&ctx, 1);
 	}
 	lc->c.handoffs_in += n;
