@@ -80,8 +80,9 @@ int dp_route(struct dp_engine *eng, const struct dp_request *rq);
 /*
  * Execute one request on its owning worker (the calling thread must be that
  * worker's). Always fills *out; returns out->status. When out->wait_seq is
- * non-zero the reply reports a mutation and must not leave before the
- * worker's log is durable up to it (dp_worker_durable).
+ * non-zero the reply reports a mutation (or a refusal that depends on one)
+ * and must not leave before the worker's log is durable up to it
+ * (dp_worker_durable).
  * rq must not be NULL; any content is accepted and checked.
  */
 int dp_execute(struct dp_worker *w, const struct dp_request *rq, uint64_t now_ms, struct dp_reply *out);

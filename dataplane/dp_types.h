@@ -163,8 +163,9 @@ struct dp_reply {
 	uint64_t order_id;
 	uint64_t expiry_ms;      /* hold expiry */
 	/*
-	 * 0: may leave now. Otherwise the reply reports a mutation and may leave
-	 * only once st_log_durable(worker's log) >= wait_seq.
+	 * 0: may leave now. Otherwise the reply reports a mutation, or a refusal
+	 * that depends on earlier ones, and may leave only once
+	 * st_log_durable(worker's log) >= wait_seq.
 	 */
 	uint64_t wait_seq;
 	uint32_t items[DP_HOLD_TICKETS_MAX]; /* seat indexes or GA serials */
