@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "dataplane/dp_proto.h"
+#include "tests/proto/proto_reencode.h"
 #include "dataplane/dp_types.h"
 
 #define T_CLIENT 0x1122334455667788ull
@@ -31,10 +32,6 @@ size_t t_msg(uint8_t *out, uint8_t opcode, uint16_t flags, uint64_t client, cons
 enum proto_err t_dec1(const uint8_t *buf, size_t len, struct proto_msg *m, int *hdr_ok);
 /* Expect one specific error from a single-message datagram. */
 void t_expect(const uint8_t *buf, size_t len, enum proto_err want, uint8_t want_detail);
-/* Re-encode a decoded request with the public encoders. */
-int t_reencode_msg(const struct proto_msg *m, struct proto_buf *b);
-/* Re-encode a decoded reply with begin/put/end. */
-int t_reencode_reply(const struct proto_reply *r, struct proto_buf *b);
 /* Decode one message of a datagram and check it re-encodes to the same bytes. */
 void t_roundtrip_req(const uint8_t *buf, size_t len, struct proto_msg *m);
 /* Reply builders (what the dataplane writes). */
