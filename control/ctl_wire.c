@@ -201,6 +201,8 @@ int ctl_wire_decode(const void *buf, size_t len, json_t **out, char *err, size_t
 
 int ctl_wire_recv(int fd, int timeout_ms, json_t **out)
 {
+	if (fd < 0)
+		return -EBADF;
 	const int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	unsigned char hdr[4];
 	int rc = read_full(fd, hdr, sizeof(hdr), deadline);

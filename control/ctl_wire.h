@@ -36,7 +36,9 @@ int ctl_wire_connect(const char *path);
 /*
  * Listen on a Unix stream socket at path, created mode 0600 (owner only).
  * A stale socket file at path (one no process listens on) is replaced; a live
- * one is not: -EADDRINUSE. The parent directory is created (0700) if missing.
+ * one is not: -EADDRINUSE (finding that out connects to it once, so the live
+ * server accepts one connection that closes at once: servers must take a
+ * peer that closes without a request in their stride). The parent directory is created (0700) if missing.
  * Returns the listening fd, or -ENAMETOOLONG, -EADDRINUSE, -ENOTSOCK (path is
  * something other than a socket), or another -errno.
  */
