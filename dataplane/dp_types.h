@@ -23,7 +23,7 @@
 
 /* ---- defaults and bounds of per-event settings ---- */
 #define DP_HOLD_TTL_MS_DEFAULT (10u * 60u * 1000u)
-#define DP_HOLD_TTL_MS_MIN (60u * 1000u)
+#define DP_HOLD_TTL_MS_MIN (5u * 1000u) /* short holds for rehearsals and tests; on-sales use minutes */
 #define DP_HOLD_TTL_MS_MAX (24u * 60u * 60u * 1000u)
 #define DP_BUYER_LIMIT_DEFAULT 8
 #define DP_BUYER_LIMIT_MAX 1000

@@ -457,10 +457,10 @@ static const struct {
 	 "bad/name_too_long.json: $.events[0].name: is 58 bytes long (expected a name of 1..47 bytes)"},
 	{"bad/hold_ttl_syntax.json",
 	 "bad/hold_ttl_syntax.json: $.events[0].hold_ttl: \"10 minutes\" is not a duration (expected a duration "
-	 "like \"90s\", \"10m\" or \"1h30m\", 1m..24h)"},
+	 "like \"90s\", \"10m\" or \"1h30m\", 5s..24h)"},
 	{"bad/hold_ttl_range.json",
-	 "bad/hold_ttl_range.json: $.events[0].hold_ttl: \"30s\" is out of range (expected a duration like "
-	 "\"90s\", \"10m\" or \"1h30m\", 1m..24h)"},
+	 "bad/hold_ttl_range.json: $.events[0].hold_ttl: \"3s\" is out of range (expected a duration like "
+	 "\"90s\", \"10m\" or \"1h30m\", 5s..24h)"},
 	{"bad/buyer_limit_range.json",
 	 "bad/buyer_limit_range.json: $.events[0].buyer_limit: 1001 is out of range (expected an integer 1..1000)"},
 	{"bad/bad_time.json",
