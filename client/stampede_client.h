@@ -114,6 +114,7 @@ enum stampede_detail {
 	STAMPEDE_D_BUYERS_FULL = 20,
 	STAMPEDE_D_CONFIRMED = 21, /* confirm: the hold was confirmed before; same order */
 	STAMPEDE_D_REPLAY = 22,    /* the remembered first answer to this request id */
+	STAMPEDE_D_RETRY_MEMORY = 23, /* busy: retry memory full of recent requests; retry after retry_after_ms */
 };
 
 /* ---- seat-map bytes: one per seat ---- */

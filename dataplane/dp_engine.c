@@ -23,6 +23,7 @@ void dp_config_defaults(struct dp_config *cfg, unsigned workers)
 	cfg->holds_max = DP_HOLDS_MAX_DEFAULT;
 	cfg->orders_max = DP_ORDERS_MAX_DEFAULT;
 	cfg->idem_max = DP_IDEM_MAX_DEFAULT;
+	cfg->idem_horizon_ms = DP_IDEM_HORIZON_MS_DEFAULT;
 	cfg->buyers_max = DP_BUYERS_MAX_DEFAULT;
 	cfg->expire_scan_per_tick = DP_EXPIRE_SCAN_DEFAULT;
 	cfg->busy_retry_ms = DP_BUSY_RETRY_MS_DEFAULT;
@@ -60,7 +61,8 @@ int dp_engine_create(const struct dp_config *cfg, struct st_env *env, struct dp_
 {
 	if (!cfg || !env || cfg->workers < 1 || cfg->workers > DP_WORKERS_MAX || cfg->holds_max < 1 ||
 	    cfg->holds_max > (1u << 24) || cfg->orders_max < 1 || cfg->orders_max > (1u << 30) ||
-	    cfg->idem_max < 1 || cfg->buyers_max < 1 || cfg->expire_scan_per_tick < 1)
+	    cfg->idem_max < 1 || cfg->idem_horizon_ms > DP_IDEM_HORIZON_MS_MAX || cfg->buyers_max < 1 ||
+	    cfg->expire_scan_per_tick < 1)
 		return -EINVAL;
 	struct dp_engine *eng = calloc(1, sizeof(*eng));
 	if (!eng)
@@ -167,10 +169,18 @@ int dp_execute(struct dp_worker *w, const struct dp_request *rq, uint64_t now_ms
 			if (e->fingerprint != fp) {
 				dp_reply_status(out, DP_S_BAD_REQUEST, DP_D_IDEM_MISMATCH);
 			} else {
-				*out = e->reply;
+				dp_idem_reply(e, out);
 				if (out->detail == DP_D_NONE)
 					out->detail = DP_D_REPLAY;
 			}
+			goto done;
+		}
+		/* A new mutation: it must not push out an entry a client may still
+		 * retry (see dp_idem.c). */
+		uint32_t wait_ms = 0;
+		if (!dp_idem_room(&w->idem, now_ms, w->eng->cfg.idem_horizon_ms, &wait_ms)) {
+			dp_reply_status(out, DP_S_BUSY, DP_D_RETRY_MEMORY);
+			out->retry_after_ms = wait_ms;
 			goto done;
 		}
 	}
@@ -194,7 +204,7 @@ int dp_execute(struct dp_worker *w, const struct dp_request *rq, uint64_t now_ms
 	/* Remember mutations only: a refusal changed nothing, so a retry is
 	 * simply evaluated again. */
 	if (buyer && out->status == DP_S_OK && out->detail == DP_D_NONE)
-		dp_idem_put(&w->idem, rq->client_id, rq->request_id, fp, out);
+		dp_idem_put(&w->idem, rq->client_id, rq->request_id, fp, now_ms, out);
 	/*
 	 * A refusal can reveal a mutation that is not durable yet ("released"
 	 * right after a release, "taken" by a hold still in the log ring). If a

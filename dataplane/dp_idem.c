@@ -3,8 +3,11 @@
  *
  * A FIFO of the last `cap` mutations this worker applied, keyed by (client id,
  * request id), each with the fingerprint of its request and its reply. When
- * full, the oldest entry is forgotten; confirms and releases stay idempotent
- * beyond that through their hold (dp_order.c). Single writer: the worker.
+ * full, the oldest entry is forgotten, but never one younger than the retry
+ * horizon (cfg.idem_horizon_ms): dp_idem_room tells the worker to answer busy
+ * instead, because forgetting an entry a client may still retry would let the
+ * retry apply twice. Confirms and releases stay idempotent beyond that
+ * through their hold (dp_order.c). Single writer: the worker.
  * Index: open addressing, linear probing, backward-shift deletion. Each index
  * slot holds the key's hash beside the entry number, so a probe touches the
  * (large, cold) entry array only when the hash matches.
@@ -91,9 +94,10 @@ static void idem_unindex(struct dp_idem *t, uint32_t e)
 
 /* Remember a mutation. The key must not be present already (the caller
  * looked it up: dp_execute before executing, recovery before replaying). */
-void dp_idem_put(struct dp_idem *t, uint64_t client_id, uint64_t request_id, uint64_t fingerprint,
+void dp_idem_put(struct dp_idem *t, uint64_t client_id, uint64_t request_id, uint64_t fingerprint, uint64_t time_ms,
 		 const struct dp_reply *reply)
 {
+	assert(reply->status == DP_S_OK && reply->n_items <= DP_HOLD_TICKETS_MAX);
 	assert(t->n <= t->cap);
 	uint32_t e = t->head + 1;
 	if (t->n == t->cap)
@@ -104,13 +108,53 @@ void dp_idem_put(struct dp_idem *t, uint64_t client_id, uint64_t request_id, uin
 	en->client_id = client_id;
 	en->request_id = request_id;
 	en->fingerprint = fingerprint;
-	en->reply = *reply;
+	en->time_ms = time_ms;
+	en->hold_id = reply->hold_id;
+	en->order_id = reply->order_id;
+	en->expiry_ms = reply->expiry_ms;
+	en->wait_seq = reply->wait_seq;
+	en->event_id = reply->event_id;
+	en->part_id = reply->part_id;
+	en->status = reply->status;
+	en->detail = reply->detail;
+	en->n_items = reply->n_items;
+	memcpy(en->items, reply->items, sizeof(en->items));
 	const uint32_t hash = idem_hash(client_id, request_id);
 	uint32_t i = hash & t->index_mask;
 	while (t->index[i] != 0)
 		i = (i + 1) & t->index_mask;
 	t->index[i] = SLOT(hash, e);
 	t->head = (t->head + 1 == t->cap) ? 0 : t->head + 1;
+}
+
+void dp_idem_reply(const struct dp_idem_entry *e, struct dp_reply *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->status = e->status;
+	out->detail = e->detail;
+	out->n_items = e->n_items;
+	out->event_id = e->event_id;
+	out->part_id = e->part_id;
+	out->hold_id = e->hold_id;
+	out->order_id = e->order_id;
+	out->expiry_ms = e->expiry_ms;
+	out->wait_seq = e->wait_seq;
+	memcpy(out->items, e->items, sizeof(out->items));
+}
+
+/* The oldest entry is the next one written once the FIFO is full. A worker
+ * appends entries in time order (its clock only moves forward), so if the
+ * oldest is past the horizon, so is every entry a put could forget. */
+int dp_idem_room(const struct dp_idem *t, uint64_t now_ms, uint32_t horizon_ms, uint32_t *retry_after_ms)
+{
+	if (t->n < t->cap)
+		return 1;
+	const uint64_t born_ms = t->entries[t->head].time_ms;
+	if (now_ms >= born_ms + horizon_ms)
+		return 1;
+	const uint64_t wait_ms = born_ms + horizon_ms - now_ms;
+	*retry_after_ms = wait_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)wait_ms;
+	return 0;
 }
 
 /* A hash of everything that defines a request apart from its ids, so that a

@@ -146,12 +146,29 @@ struct dp_order {
 	uint8_t payment_ref[ST_PAYMENT_REF_SIZE];
 };
 
+/*
+ * One remembered mutation. Only successful mutations are remembered, so the
+ * reply is kept compactly (no alternatives, no retry-after): dp_idem_reply
+ * rebuilds the whole struct dp_reply.
+ */
 struct dp_idem_entry {
 	uint64_t client_id;
 	uint64_t request_id;
 	uint64_t fingerprint;
-	struct dp_reply reply; /* reply.wait_seq: the record's seq + 1 */
+	uint64_t time_ms;  /* when it was applied: not forgotten before time_ms + horizon */
+	uint64_t hold_id;
+	uint64_t order_id;
+	uint64_t expiry_ms;
+	uint64_t wait_seq; /* the record's seq + 1 */
+	uint32_t event_id;
+	uint32_t part_id;
+	uint8_t status;
+	uint8_t detail;
+	uint8_t n_items;
+	uint8_t _pad[5];
+	uint32_t items[DP_HOLD_TICKETS_MAX];
 };
+_Static_assert(sizeof(struct dp_idem_entry) == 144, "idempotency entries stay compact");
 
 /* Per-worker FIFO of remembered mutations with an open-addressing index. */
 struct dp_idem {
@@ -230,7 +247,13 @@ uint32_t dp_buyers_get(const struct dp_buyers *b, uint64_t client_id);
 int dp_idem_init(struct dp_idem *t, uint32_t cap);
 void dp_idem_fini(struct dp_idem *t);
 const struct dp_idem_entry *dp_idem_find(const struct dp_idem *t, uint64_t client_id, uint64_t request_id);
-void dp_idem_put(struct dp_idem *t, uint64_t client_id, uint64_t request_id, uint64_t fingerprint, const struct dp_reply *reply);
+void dp_idem_put(struct dp_idem *t, uint64_t client_id, uint64_t request_id, uint64_t fingerprint, uint64_t time_ms,
+		 const struct dp_reply *reply);
+/* The remembered reply of e, as first given. */
+void dp_idem_reply(const struct dp_idem_entry *e, struct dp_reply *out);
+/* May a mutation be remembered now without forgetting an entry younger than
+ * horizon_ms? 1 if so; else 0 and *retry_after_ms until it may (>= 1). */
+int dp_idem_room(const struct dp_idem *t, uint64_t now_ms, uint32_t horizon_ms, uint32_t *retry_after_ms);
 uint64_t dp_request_fingerprint(const struct dp_request *rq);
 
 /* ---- dp_hold.c ---- */

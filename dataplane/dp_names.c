@@ -52,6 +52,7 @@ const char *dp_detail_name(int detail)
 		[DP_D_BUYERS_FULL] = "buyer_table_full",
 		[DP_D_CONFIRMED] = "already_confirmed",
 		[DP_D_REPLAY] = "replayed",
+		[DP_D_RETRY_MEMORY] = "retry_memory_full",
 	};
 	return detail >= 0 && detail < DP_D__COUNT ? names[detail] : "unknown";
 }

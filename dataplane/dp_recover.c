@@ -51,7 +51,7 @@ static void idem_remember(struct dp_worker *w, const struct st_record *r, const 
 	memcpy(rp.items, h->items, h->n * sizeof(uint32_t));
 	if (r->type == ST_REC_CONFIRM)
 		rp.order_id = r->order_id;
-	dp_idem_put(&w->idem, r->client_id, r->request_id, r->fingerprint, &rp);
+	dp_idem_put(&w->idem, r->client_id, r->request_id, r->fingerprint, r->time_ms, &rp);
 }
 
 static int replay_one(void *ctx, const struct st_record *r)

@@ -72,6 +72,7 @@ enum dp_detail {
 	DP_D_BUYERS_FULL,       /* UNAVAILABLE: buyer table full */
 	DP_D_CONFIRMED,         /* OK: hold was already confirmed; order repeated */
 	DP_D_REPLAY,            /* OK/any: answered from the idempotency record */
+	DP_D_RETRY_MEMORY,      /* BUSY: the retry memory is full of entries younger than its horizon */
 	DP_D__COUNT
 };
 
@@ -178,6 +179,7 @@ struct dp_config {
 	uint32_t holds_max;      /* per worker, <= 2^24 */
 	uint32_t orders_max;     /* per worker */
 	uint32_t idem_max;       /* per worker: mutations remembered for retries */
+	uint32_t idem_horizon_ms; /* an entry younger than this is never forgotten: new mutations get BUSY */
 	uint32_t buyers_max;     /* per event: distinct buyers tracked for the limit */
 	uint32_t expire_scan_per_tick; /* hold slots examined per dp_worker_tick */
 	uint32_t busy_retry_ms;  /* retry_after_ms given with BUSY */
@@ -185,7 +187,9 @@ struct dp_config {
 
 #define DP_HOLDS_MAX_DEFAULT (1u << 18)
 #define DP_ORDERS_MAX_DEFAULT (1u << 19)
-#define DP_IDEM_MAX_DEFAULT (1u << 18)
+#define DP_IDEM_MAX_DEFAULT (1u << 21) /* 144 B each: ~300 MiB per worker, 5 s at 400 k mutations/s */
+#define DP_IDEM_HORIZON_MS_DEFAULT 5000u
+#define DP_IDEM_HORIZON_MS_MAX (10u * 60u * 1000u)
 #define DP_BUYERS_MAX_DEFAULT (1u << 19)
 #define DP_EXPIRE_SCAN_DEFAULT 64
 #define DP_BUSY_RETRY_MS_DEFAULT 5

@@ -52,6 +52,7 @@ struct dpa_settings {
 	uint32_t holds_max;
 	uint32_t orders_max;
 	uint32_t idem_max;
+	uint32_t idem_horizon_ms;
 	uint32_t buyers_max;
 	uint32_t busy_retry_ms;
 	uint32_t drain_timeout_ms; /* shutdown: wait this long for replies to become durable */

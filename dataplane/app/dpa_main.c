@@ -97,6 +97,7 @@ static void storage_init(struct dpa_app *a)
 	cfg.holds_max = a->set.holds_max;
 	cfg.orders_max = a->set.orders_max;
 	cfg.idem_max = a->set.idem_max;
+	cfg.idem_horizon_ms = a->set.idem_horizon_ms;
 	cfg.buyers_max = a->set.buyers_max;
 	cfg.busy_retry_ms = a->set.busy_retry_ms;
 	if ((rc = dp_engine_create(&cfg, a->env, &a->eng)) != 0)

@@ -40,7 +40,11 @@ static const struct setting settings[] = {
 	{"mbufs", T_U32, OFF(mbufs), 0, 1u << 24, "0", "mbuf pool size (0: enough for every queue, backlog and burst)"},
 	{"holds-max", T_U32, OFF(holds_max), 1, 1u << 24, "262144", "hold slots per worker"},
 	{"orders-max", T_U32, OFF(orders_max), 1, 1u << 30, "524288", "orders per worker"},
-	{"idem-max", T_U32, OFF(idem_max), 1, 1u << 28, "262144", "mutations remembered per worker for retries"},
+	{"idem-max", T_U32, OFF(idem_max), 1, 1u << 28, "2097152",
+	 "mutations remembered per worker for retries (144 bytes each)"},
+	{"idem-horizon-ms", T_U32, OFF(idem_horizon_ms), 0, DP_IDEM_HORIZON_MS_MAX, "5000",
+	 "a retry within this of its first answer is always answered from memory; when the memory is full of "
+	 "younger entries, new mutations are answered busy"},
 	{"buyers-max", T_U32, OFF(buyers_max), 1, 1u << 30, "524288", "buyers tracked per event for the per-buyer limit"},
 	{"busy-retry-ms", T_U32, OFF(busy_retry_ms), 1, 60000, "5", "retry-after given with a busy answer"},
 	{"drain-timeout-ms", T_U32, OFF(drain_timeout_ms), 0, 600000, "5000",

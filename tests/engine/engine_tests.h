@@ -30,6 +30,7 @@ void test_expire_all(void **state);
 void test_expire_tick(void **state);
 void test_buyer_limit(void **state);
 void test_idempotency(void **state);
+void test_idem_horizon(void **state);
 void test_buyer_limit_two_workers(void **state);
 void test_tables_full(void **state);
 void test_log_full_busy(void **state);

@@ -206,7 +206,9 @@ void fx_open_tuned(struct fx *f, unsigned workers, bool nosync, uint32_t holds_m
 	f->cfg.holds_max = holds_max ? holds_max : FX_TABLE_SIZE;
 	f->cfg.orders_max = orders_max ? orders_max : FX_TABLE_SIZE;
 	f->ring_size = ring_size;
-	f->cfg.idem_max = FX_TABLE_SIZE;
+	f->cfg.idem_max = f->idem_tuned ? f->idem_max : FX_TABLE_SIZE;
+	if (f->idem_tuned)
+		f->cfg.idem_horizon_ms = f->idem_horizon_ms;
 	f->cfg.buyers_max = FX_TABLE_SIZE;
 	fx_start(f, false);
 }

@@ -78,6 +78,9 @@ struct fx {
 	uint64_t next_client; /* client id generator (fresh buyers) */
 	unsigned ring_size;   /* st_options.ring_size (0: storage default) */
 	bool no_wait;         /* fx_exec*: do not wait for durability */
+	bool idem_tuned;      /* use idem_max / idem_horizon_ms below instead of the fixture's */
+	uint32_t idem_max;
+	uint32_t idem_horizon_ms;
 };
 
 /* cmocka group-less per-test setup/teardown: allocate, register with QSBR;

@@ -373,6 +373,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expire_tick, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_buyer_limit, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_idempotency, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_idem_horizon, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_buyer_limit_two_workers, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tables_full, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_log_full_busy, fx_setup, fx_teardown),

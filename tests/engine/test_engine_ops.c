@@ -790,3 +790,57 @@ void test_remove_event(void **state)
 	fx_add_std(f, EV1 + 1);
 	EXPECT_COUNTS(fx_counts(f, EV1 + 1, S1), S1_SEATS, 1, 0, 0, S1_SEATS - 1);
 }
+
+/*
+ * The retry memory never forgets an entry younger than its horizon: when it
+ * is full of such entries a new mutation is answered busy / retry_memory_full
+ * with the wait, and changes nothing; a retry of a remembered one is still
+ * answered from memory. (Before, the oldest entry was dropped at once, so at
+ * high rates a retry 0.5 s later could be applied a second time.)
+ */
+void test_idem_horizon(void **state)
+{
+	struct fx *f = *state;
+	f->idem_tuned = true;
+	f->idem_max = 4;
+	f->idem_horizon_ms = 1000;
+	fx_open(f, 1, true);
+	fx_add_std(f, EV1);
+	struct dp_request rq;
+	struct dp_reply r, first, again;
+	const uint64_t t0 = f->now;
+	for (uint64_t c = 201; c <= 204; c++) {
+		rq_hold_ga(&rq, c, 1, EV1, G1, 1);
+		fx_exec(f, &rq, &r);
+		EXPECT_REPLY(r, DP_S_OK, DP_D_NONE);
+		if (c == 201)
+			first = r;
+	}
+	struct dp_part_counts before = fx_counts(f, EV1, G1);
+	assert_int_equal(before.held, 4);
+
+	/* Full of entries younger than 1 s: busy with the exact wait. */
+	f->now = t0 + 10;
+	rq_hold_ga(&rq, 205, 1, EV1, G1, 1);
+	fx_exec(f, &rq, &r);
+	EXPECT_REPLY(r, DP_S_BUSY, DP_D_RETRY_MEMORY);
+	assert_int_equal(r.retry_after_ms, 990);
+	assert_int_equal(r.wait_seq, 0);
+	struct dp_part_counts after = fx_counts(f, EV1, G1);
+	assert_int_equal(after.held, before.held);
+	assert_int_equal(fx_buyer(f, EV1, 205), 0);
+
+	/* A retry of a remembered mutation is answered from memory. */
+	rq_hold_ga(&rq, 201, 1, EV1, G1, 1);
+	fx_exec(f, &rq, &again);
+	EXPECT_REPLY(again, DP_S_OK, DP_D_REPLAY);
+	assert_int_equal(again.hold_id, first.hold_id);
+	assert_int_equal(fx_counts(f, EV1, G1).held, 4);
+
+	/* Once the oldest is past the horizon, the new mutation goes through. */
+	f->now = t0 + 1000;
+	rq_hold_ga(&rq, 205, 1, EV1, G1, 1);
+	fx_exec(f, &rq, &r);
+	EXPECT_REPLY(r, DP_S_OK, DP_D_NONE);
+	assert_int_equal(fx_counts(f, EV1, G1).held, 5);
+}
