@@ -57,12 +57,16 @@
 static const uint32_t cr_part_ids[CR_N_PARTS] = {1, 2, 3, 4, 20, 21};
 static const uint32_t cr_part_caps[CR_N_PARTS] = {CR_SEATS, CR_SEATS, CR_SEATS, CR_SEATS, 12000, 120};
 
+/* The child retries a busy request on its next turn: a short horizon fits. */
+#define CR_IDEM_HORIZON_MS 100u
+
 static inline void crash_config(struct dp_config *cfg)
 {
 	dp_config_defaults(cfg, CR_WORKERS);
 	cfg->holds_max = 1u << 17;
 	cfg->orders_max = 1u << 17;
 	cfg->idem_max = 1u << 16;
+	cfg->idem_horizon_ms = CR_IDEM_HORIZON_MS;
 	cfg->buyers_max = 1u << 14;
 }
 

@@ -436,7 +436,7 @@ bool on_reply(struct thr *t, struct msg *m)
 			t->busy_rebal++;
 		else
 			t->busy_log++;
-		CHECK(d == DP_D_LOG_FULL || (d == DP_D_REBALANCING && m->rq.op == DP_OP_HOLD_GA),
+		CHECK(d == DP_D_LOG_FULL || d == DP_D_RETRY_MEMORY || (d == DP_D_REBALANCING && m->rq.op == DP_OP_HOLD_GA),
 		      "BUSY/%s for op %u", dp_detail_name(d), m->rq.op);
 		if (resend(t, m))
 			return false;

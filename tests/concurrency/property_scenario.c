@@ -36,6 +36,7 @@ unsigned scenario_ga_handoff(void)
 	cfg.holds_max = 64;
 	cfg.orders_max = 64;
 	cfg.idem_max = 64;
+	cfg.idem_horizon_ms = 0; /* tiny tables on a frozen clock: count-bounded memory */
 	cfg.buyers_max = 64;
 	rc = dp_engine_create(&cfg, env, &eng);
 	assert(rc == 0);
@@ -237,6 +238,7 @@ void scenario_torn_counts(void)
 	cfg.holds_max = 256;
 	cfg.orders_max = 16;
 	cfg.idem_max = 4096;
+	cfg.idem_horizon_ms = 0; /* frozen clock: count-bounded memory */
 	cfg.buyers_max = 64;
 	rc = dp_engine_create(&cfg, env, &ctx.eng);
 	assert(rc == 0);
