@@ -61,8 +61,7 @@ int dp_engine_create(const struct dp_config *cfg, struct st_env *env, struct dp_
 {
 	if (!cfg || !env || cfg->workers < 1 || cfg->workers > DP_WORKERS_MAX || cfg->holds_max < 1 ||
 	    cfg->holds_max > (1u << 24) || cfg->orders_max < 1 || cfg->orders_max > (1u << 30) ||
-	    cfg->idem_max < 1 || cfg->idem_horizon_ms > DP_IDEM_HORIZON_MS_MAX || cfg->buyers_max < 1 ||
-	    cfg->expire_scan_per_tick < 1)
+	    cfg->idem_max < 1 || cfg->idem_horizon_ms > DP_IDEM_HORIZON_MS_MAX || cfg->buyers_max < 1)
 		return -EINVAL;
 	struct dp_engine *eng = calloc(1, sizeof(*eng));
 	if (!eng)
@@ -141,6 +140,7 @@ static int reply_reveals_state(const struct dp_reply *out)
 	case DP_S_BUSY:
 	case DP_S_UNAVAILABLE:
 	case DP_S_NOT_FOUND:
+	case DP_S_CLOSED: /* the sale state is durable before it is published */
 		return 0;
 	case DP_S_BAD_REQUEST:
 		return out->detail == DP_D_CONFIRMED;
@@ -221,6 +221,8 @@ int dp_execute(struct dp_worker *w, const struct dp_request *rq, uint64_t now_ms
 done:
 	assert(out->status < DP_S__COUNT);
 	w->status_count[out->status]++;
+	if (!(rq->flags & DP_REQ_F_OPERATOR))
+		dp_event_count(w, rq, out);
 	return out->status;
 }
 

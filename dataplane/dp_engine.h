@@ -10,7 +10,9 @@
  *   - any other QSBR-registered thread may read: dp_part_counts_get,
  *     dp_seat_word, dp_order_get (inside urcu_qsbr_read_lock/unlock).
  *   - the control path (one thread at a time): dp_engine_add_event,
- *     dp_engine_remove_event, dp_engine_recover. It may block.
+ *     dp_engine_load_check, dp_engine_load_event, dp_engine_remove_event,
+ *     dp_engine_sale_set_state, dp_engine_sale_set_limits, dp_event_def_get,
+ *     dp_engine_recover. It may block.
  *
  * The per-request functions (dp_route, dp_execute, dp_worker_tick) do no
  * malloc, no syscall, no lock and no logging.
@@ -57,6 +59,52 @@ int dp_event_def_check(const struct dp_event_def *def, char *err, size_t errlen)
 int dp_engine_add_event(struct dp_engine *eng, const struct dp_event_def *def, char *err, size_t errlen);
 
 /*
+ * Check whether def could be loaded by dp_engine_load_event without changing
+ * anything: the definition itself and, when its id is loaded, that the layout
+ * is the loaded one. Control path.
+ * Errors: -EINVAL (bad def), -EEXIST (loaded with another layout: err names
+ * the part, e.g. "event 1: section 3 (Floor): 120 seats loaded, 130 in the
+ * file; a loaded event keeps its layout").
+ */
+int dp_engine_load_check(struct dp_engine *eng, const struct dp_event_def *def, char *err, size_t errlen);
+
+/*
+ * Load one event: an id not loaded is added (stored, sale state SCHEDULED
+ * when sale->on_sale_ms != 0, else OPEN); a loaded id is reloaded: its holds,
+ * orders, counters and sale state are kept and only its settings change
+ * (name, hold TTL, buyer limit, tier names and prices, part names, on-sale
+ * time, waiting-room settings); the new definition and sale settings are
+ * stored before they are published. sale NULL means all zero. *action_out
+ * (may be NULL) says what happened. Control path, QSBR-registered thread.
+ * Errors: those of dp_engine_load_check (nothing changed), -ENOSPC
+ * (DP_EVENTS_MAX), -ENOMEM, or a storage error (err says which step).
+ */
+int dp_engine_load_event(struct dp_engine *eng, const struct dp_event_def *def, const struct dp_sale_settings *sale,
+			 int *action_out, char *err, size_t errlen);
+
+/*
+ * Set an event's sale state (DP_SALE_OPEN, PAUSED or CLOSED; OPEN on a
+ * scheduled event opens it at once), durably first. Control path.
+ * Errors: -ENOENT (event), -EINVAL (state), or a storage error (nothing changed).
+ */
+int dp_engine_sale_set_state(struct dp_engine *eng, uint32_t event_id, int state);
+
+/*
+ * Set an event's waiting-room limits; a NULL pointer keeps that value.
+ * Stored durably first. Control path. Errors: -ENOENT, or a storage error.
+ */
+int dp_engine_sale_set_limits(struct dp_engine *eng, uint32_t event_id, const uint32_t *max_active_shoppers,
+			      const uint32_t *admission_per_s);
+
+/* A deep copy of an event's current definition (dp_event_def_free it from
+ * dp_codec.h). Control path. Errors: -ENOENT, -ENOMEM. */
+int dp_event_def_get(struct dp_engine *eng, uint32_t event_id, struct dp_event_def **out);
+
+/* Ids of the loaded events in order, at most max of them; returns how many
+ * are loaded (may exceed max). Control path. */
+uint32_t dp_engine_event_ids(struct dp_engine *eng, uint32_t *ids, uint32_t max);
+
+/*
  * Unpublish an event and free it after a grace period. Its stored definition
  * is deleted; its log records stay (recovery skips records of unknown events).
  * Errors: -ENOENT.
@@ -94,6 +142,18 @@ int dp_execute(struct dp_worker *w, const struct dp_request *rq, uint64_t now_ms
  */
 unsigned dp_worker_tick(struct dp_worker *w, uint64_t now_ms);
 
+/*
+ * Operator expire (expire != 0) or release of one hold, on the worker thread
+ * the hold id names. Any hold_id is accepted. Expire ends the hold (logged
+ * ST_REC_EXPIRE) only if its expiry_ms <= now_ms; release ends an active hold
+ * whatever its age or owner (ST_REC_RELEASE with ST_REC_F_OPERATOR). Returns
+ * an enum dp_end_result; *wait_seq is the log position the answer may be
+ * given at (dp_worker_durable() >= *wait_seq), 0 when at once. Refusals
+ * (NOT_DUE, NOT_FOUND, BUSY, UNAVAILABLE) change nothing. No malloc, syscall,
+ * lock or logging.
+ */
+int dp_worker_end_hold(struct dp_worker *w, uint64_t hold_id, int expire, uint64_t now_ms, uint64_t *wait_seq);
+
 /* Expire every due hold of this worker now (tests, shutdown). */
 unsigned dp_worker_expire_all(struct dp_worker *w, uint64_t now_ms);
 
@@ -117,6 +177,12 @@ int dp_seat_word(struct dp_engine *eng, uint32_t event_id, uint32_t part_id, uin
  */
 int dp_seat_map_page(struct dp_engine *eng, uint32_t event_id, uint32_t part_id, uint32_t first, uint32_t count,
 		     uint8_t *out, uint32_t *got_out, struct dp_part_counts *counts);
+/* An event's sale settings; state is the effective one at now_ms.
+ * Errors: -ENOENT. */
+int dp_event_sale_get(struct dp_engine *eng, uint32_t event_id, uint64_t now_ms, struct dp_sale_view *out);
+/* Buyer requests and replies by status of one event, summed over workers
+ * (each worker's counts may be a request old). Errors: -ENOENT. */
+int dp_event_stats_get(struct dp_engine *eng, uint32_t event_id, struct dp_event_stats *out);
 /* Tickets held plus bought by one client in one event (0 if unknown). */
 uint32_t dp_buyer_count(struct dp_engine *eng, uint32_t event_id, uint64_t client_id);
 /* Look up an order; -ENOENT if unknown. */
@@ -141,6 +207,16 @@ static inline uint64_t dp_order_seq(uint64_t id) { return id & ((1ull << DP_ORDE
 static inline unsigned dp_hold_worker(uint64_t id) { return (unsigned)(id >> 56); }
 static inline uint32_t dp_hold_slot(uint64_t id) { return (uint32_t)(id >> 32) & 0xffffffu; }
 static inline uint32_t dp_hold_gen(uint64_t id) { return (uint32_t)id; }
+
+/* The effective state: SCHEDULED becomes OPEN once now_ms >= on_sale_ms. */
+static inline int dp_sale_effective(int state, uint64_t on_sale_ms, uint64_t now_ms)
+{
+	return state == DP_SALE_SCHEDULED && now_ms >= on_sale_ms ? DP_SALE_OPEN : state;
+}
+/* "scheduled", "open", "paused", "closed" ("unknown" otherwise). */
+const char *dp_sale_state_name(int state);
+/* "expired", "not_due", "released", "ended", "not_found", "busy", "unavailable". */
+const char *dp_end_result_name(int result);
 
 const char *dp_status_name(int status);
 const char *dp_detail_name(int detail);

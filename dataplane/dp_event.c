@@ -120,6 +120,7 @@ void dp_event_free(struct dp_event *ev)
 	for (uint32_t i = 0; i < ev->n_parts; i++)
 		part_free(&ev->parts[i]);
 	free(ev->parts);
+	free(ev->counters);
 	dp_buyers_fini(&ev->buyers);
 	dp_event_def_free(ev->def);
 	free(ev);
@@ -155,18 +156,25 @@ static int event_build(struct dp_engine *eng, const struct dp_event_def *def, st
 	if (!ev)
 		return -ENOMEM;
 	ev->id = def->id;
-	ev->hold_ttl_ms = def->hold_ttl_ms;
-	ev->buyer_limit = def->buyer_limit;
+	atomic_init(&ev->hold_ttl_ms, def->hold_ttl_ms);
+	atomic_init(&ev->buyer_limit, def->buyer_limit);
+	atomic_init(&ev->sale_state, DP_SALE_OPEN);
+	atomic_init(&ev->on_sale_ms, 0);
+	atomic_init(&ev->max_active_shoppers, 0);
+	atomic_init(&ev->admission_per_s, 0);
 	ev->def = dp_event_def_dup(def);
 	ev->n_parts = def->n_sections + def->n_ga;
 	ev->parts = calloc(ev->n_parts, sizeof(*ev->parts));
-	if (!ev->def || !ev->parts || dp_buyers_init(&ev->buyers, eng->cfg.buyers_max) != 0)
+	ev->counters = aligned_alloc(DP_CACHE_LINE, W * sizeof(*ev->counters));
+	if (!ev->def || !ev->parts || !ev->counters || dp_buyers_init(&ev->buyers, eng->cfg.buyers_max) != 0)
 		goto nomem;
+	memset(ev->counters, 0, W * sizeof(*ev->counters));
 	for (uint32_t i = 0; i < ev->n_parts; i++) {
 		struct dp_part *p = &ev->parts[i];
 		if (i < def->n_sections) {
 			const struct dp_section_def *s = &ev->def->sections[i];
 			p->id = s->id;
+			p->def_index = i;
 			p->kind = ST_KIND_SEAT;
 			p->capacity = s->n_seats;
 			p->seats = s->seats;
@@ -175,6 +183,7 @@ static int event_build(struct dp_engine *eng, const struct dp_event_def *def, st
 		} else {
 			const struct dp_ga_def *g = &def->ga[i - def->n_sections];
 			p->id = g->id;
+			p->def_index = i - def->n_sections;
 			p->kind = ST_KIND_GA;
 			p->capacity = g->capacity;
 			p->ga_tier = g->tier;
@@ -244,7 +253,8 @@ static int catalog_swap(struct dp_engine *eng, struct dp_event *ev, uint32_t rem
 	return 0;
 }
 
-int dp_event_publish(struct dp_engine *eng, const struct dp_event_def *def, int store, char *err, size_t errlen)
+int dp_event_publish(struct dp_engine *eng, const struct dp_event_def *def, int store,
+		     const struct dp_sale_settings *sale, char *err, size_t errlen)
 {
 	int rc = dp_event_def_check(def, err, errlen);
 	if (rc)
@@ -263,7 +273,26 @@ int dp_event_publish(struct dp_engine *eng, const struct dp_event_def *def, int 
 	rc = event_build(eng, def, &ev);
 	if (rc)
 		return rc;
+	if (sale) {
+		atomic_store(&ev->sale_state, sale->on_sale_ms ? DP_SALE_SCHEDULED : DP_SALE_OPEN);
+		atomic_store(&ev->on_sale_ms, sale->on_sale_ms);
+		atomic_store(&ev->max_active_shoppers, sale->max_active_shoppers);
+		atomic_store(&ev->admission_per_s, sale->admission_per_s);
+	}
 	if (store) {
+		/* Sale settings first: a crash before the definition is stored
+		 * leaves a sale record of no event, which recovery ignores and
+		 * the next load replaces. */
+		struct st_sale rec;
+		dp_sale_record(ev, (int)atomic_load(&ev->sale_state), &rec);
+		rc = st_env_put_sale(eng->env, def->id, &rec);
+		if (rc) {
+			if (err && errlen)
+				snprintf(err, errlen, "event %u: storing the sale settings failed: %s", def->id,
+					 st_strerror(rc));
+			dp_event_free(ev);
+			return rc;
+		}
 		void *blob;
 		size_t len;
 		rc = dp_event_def_encode(def, &blob, &len);
@@ -287,7 +316,7 @@ int dp_event_publish(struct dp_engine *eng, const struct dp_event_def *def, int 
 
 int dp_engine_add_event(struct dp_engine *eng, const struct dp_event_def *def, char *err, size_t errlen)
 {
-	return dp_event_publish(eng, def, 1, err, errlen);
+	return dp_event_publish(eng, def, 1, NULL, err, errlen);
 }
 
 int dp_engine_remove_event(struct dp_engine *eng, uint32_t event_id)
@@ -297,8 +326,11 @@ int dp_engine_remove_event(struct dp_engine *eng, uint32_t event_id)
 	if (rc)
 		return rc;
 	rc = st_env_del_event(eng->env, event_id);
+	int rc_sale = st_env_del_sale(eng->env, event_id);
 	dp_event_free(gone); /* after the grace period catalog_swap waited for */
-	return rc == -ENOENT ? 0 : rc;
+	if (rc == -ENOENT)
+		rc = 0;
+	return rc ? rc : rc_sale == -ENOENT ? 0 : rc_sale;
 }
 
 /* ---- lookups (read side) ---- */

@@ -10,9 +10,10 @@
 
 #include "dataplane/dp_internal.h"
 
-/* The common checks of a hold: event, part, kind, owner, quantity.
+/* The common checks of a hold: event, part, kind, owner, quantity, sale
+ * state (not open: CLOSED), buyer limit.
  * Returns the part or NULL with *out filled. */
-static struct dp_part *hold_part(struct dp_worker *w, const struct dp_request *rq, uint8_t kind,
+static struct dp_part *hold_part(struct dp_worker *w, const struct dp_request *rq, uint8_t kind, uint64_t now_ms,
 				 struct dp_event **ev_out, struct dp_reply *out)
 {
 	struct dp_event *ev = dp_event_lookup(w->eng, rq->event_id);
@@ -41,7 +42,14 @@ static struct dp_part *hold_part(struct dp_worker *w, const struct dp_request *r
 		dp_reply_status(out, DP_S_BAD_REQUEST, DP_D_QTY_TOO_MANY);
 		return NULL;
 	}
-	if (rq->n > ev->buyer_limit) {
+	const uint32_t state = atomic_load_explicit(&ev->sale_state, memory_order_relaxed);
+	if (state != DP_SALE_OPEN &&
+	    dp_sale_effective((int)state, atomic_load_explicit(&ev->on_sale_ms, memory_order_relaxed), now_ms) !=
+		    DP_SALE_OPEN) {
+		dp_reply_status(out, DP_S_CLOSED, DP_D_NONE);
+		return NULL;
+	}
+	if (rq->n > atomic_load_explicit(&ev->buyer_limit, memory_order_relaxed)) {
 		dp_reply_status(out, DP_S_LIMIT, DP_D_QTY_TOO_MANY);
 		return NULL;
 	}
@@ -80,7 +88,7 @@ static void offer_alternatives(const struct dp_part *p, const struct dp_request 
 void dp_hold_seats(struct dp_worker *w, const struct dp_request *rq, uint64_t now_ms, struct dp_reply *out)
 {
 	struct dp_event *ev;
-	struct dp_part *p = hold_part(w, rq, ST_KIND_SEAT, &ev, out);
+	struct dp_part *p = hold_part(w, rq, ST_KIND_SEAT, now_ms, &ev, out);
 	if (!p)
 		return;
 	for (unsigned i = 0; i < rq->n; i++) {
@@ -109,7 +117,7 @@ void dp_hold_seats(struct dp_worker *w, const struct dp_request *rq, uint64_t no
 void dp_hold_best(struct dp_worker *w, const struct dp_request *rq, uint64_t now_ms, struct dp_reply *out)
 {
 	struct dp_event *ev;
-	struct dp_part *p = hold_part(w, rq, ST_KIND_SEAT, &ev, out);
+	struct dp_part *p = hold_part(w, rq, ST_KIND_SEAT, now_ms, &ev, out);
 	if (!p)
 		return;
 	struct dp_slice *sl = &p->slices[0];
@@ -142,7 +150,7 @@ void dp_hold_best(struct dp_worker *w, const struct dp_request *rq, uint64_t now
 void dp_hold_ga(struct dp_worker *w, const struct dp_request *rq, uint64_t now_ms, struct dp_reply *out)
 {
 	struct dp_event *ev;
-	struct dp_part *p = hold_part(w, rq, ST_KIND_GA, &ev, out);
+	struct dp_part *p = hold_part(w, rq, ST_KIND_GA, now_ms, &ev, out);
 	if (!p)
 		return;
 	struct dp_slice *sl = &p->slices[w->idx];
@@ -181,7 +189,7 @@ int dp_hold_commit(struct dp_worker *w, const struct dp_request *rq, struct dp_e
 		dp_reply_status(out, DP_S_UNAVAILABLE, DP_D_HOLDS_FULL);
 		return out->status;
 	}
-	int rc = dp_buyers_add(&ev->buyers, rq->client_id, n, ev->buyer_limit);
+	int rc = dp_buyers_add(&ev->buyers, rq->client_id, n, atomic_load_explicit(&ev->buyer_limit, memory_order_relaxed));
 	if (rc != DP_S_OK) {
 		dp_reply_status(out, rc, rc == DP_S_LIMIT ? DP_D_NONE : DP_D_BUYERS_FULL);
 		return rc;
@@ -191,7 +199,7 @@ int dp_hold_commit(struct dp_worker *w, const struct dp_request *rq, struct dp_e
 	assert(h->state != DP_H_ACTIVE);
 	uint32_t gen = h->gen + 1;
 	uint64_t hold_id = dp_hold_id_make(w->idx, slot, gen);
-	uint64_t expiry_ms = now_ms + ev->hold_ttl_ms;
+	uint64_t expiry_ms = now_ms + atomic_load_explicit(&ev->hold_ttl_ms, memory_order_relaxed);
 
 	struct st_record rec;
 	memset(&rec, 0, ST_RECORD_HEAD_SIZE);

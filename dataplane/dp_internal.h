@@ -74,6 +74,7 @@ struct dp_part {
 	uint8_t kind;        /* ST_KIND_* */
 	uint8_t ga_tier;
 	uint16_t owner;      /* section: the worker that writes it */
+	uint32_t def_index;  /* index in ev->def's sections or ga arrays (control path) */
 	uint32_t capacity;
 	uint32_t withheld;
 	_Atomic uint64_t *words;          /* capacity seat words */
@@ -93,14 +94,36 @@ struct dp_buyers {
 	struct dp_buyer_slot *slots;
 };
 
+/* One worker's buyer requests of one event: written by that worker only
+ * (relaxed load + store, no RMW), read by the control thread. */
+struct dp_event_counters {
+	_Atomic uint64_t requests;
+	_Atomic uint64_t status[DP_S__COUNT];
+} DP_ALIGNED;
+
+/*
+ * Settings that a reload or the operator may change are atomics written in
+ * place by the control path and read (relaxed) by workers. A reload keeps
+ * this shell rather than publishing a copy: parts, buyer counts and counters
+ * are shared by every hold and order of the event, and each setting is read
+ * on its own, so no reader needs two of them to change together; a copy would
+ * have to share all of that and make ownership at free time ambiguous.
+ */
 struct dp_event {
 	uint32_t id;
-	uint32_t hold_ttl_ms;
-	uint32_t buyer_limit;
+	_Atomic uint32_t hold_ttl_ms;
+	_Atomic uint32_t buyer_limit;
+	_Atomic uint32_t sale_state;   /* enum dp_sale_state as stored */
+	_Atomic uint64_t on_sale_ms;
+	_Atomic uint32_t max_active_shoppers;
+	_Atomic uint32_t admission_per_s;
 	uint32_t n_parts;
 	struct dp_part *parts; /* sorted by id */
 	struct dp_buyers buyers;
-	struct dp_event_def *def; /* deep copy, for export and re-encoding */
+	struct dp_event_counters *counters; /* one per worker */
+	/* Deep copy, for names, export and re-encoding; RCU-published (a
+	 * reload replaces it; the seat arrays parts point to move with it). */
+	struct dp_event_def *def;
 };
 
 struct dp_catalog {
@@ -226,13 +249,23 @@ static inline void dp_slice_counts_add(struct dp_slice *sl, int32_t held_delta, 
 }
 
 /* ---- dp_event.c ---- */
-/* Check, build and publish an event; store its definition first if store. */
-int dp_event_publish(struct dp_engine *eng, const struct dp_event_def *def, int store, char *err, size_t errlen);
+/* Check, build and publish an event; store its sale settings (from sale,
+ * NULL: open at once) and then its definition first if store. */
+int dp_event_publish(struct dp_engine *eng, const struct dp_event_def *def, int store,
+		     const struct dp_sale_settings *sale, char *err, size_t errlen);
 void dp_event_free(struct dp_event *ev);
 void dp_ga_distribute(struct dp_part *p);
 struct dp_event *dp_event_lookup(struct dp_engine *eng, uint32_t event_id);
 struct dp_part *dp_part_lookup(struct dp_event *ev, uint32_t part_id);
 uint32_t dp_part_available(const struct dp_part *p);
+
+/* ---- dp_sale.c ---- */
+/* The stored form of ev's sale settings with state replaced by `state`. */
+void dp_sale_record(const struct dp_event *ev, int state, struct st_sale *out);
+/* Publish stored sale settings into ev's atomics (control path, recovery). */
+void dp_sale_apply(struct dp_event *ev, const struct st_sale *sale);
+/* Count one buyer request and its reply for the event it concerns (worker). */
+void dp_event_count(struct dp_worker *w, const struct dp_request *rq, const struct dp_reply *out);
 
 /* ---- dp_buyers.c ---- */
 int dp_buyers_init(struct dp_buyers *b, uint32_t slots_min);

@@ -301,3 +301,44 @@ uint64_t dp_worker_orders(const struct dp_worker *w)
 {
 	return atomic_load_explicit(&w->n_orders, memory_order_acquire);
 }
+
+/* Operator expire/release of one hold: see dp_engine.h. Reuses hold_find and
+ * dp_release with DP_REQ_F_OPERATOR, so an operator release is exactly the
+ * one a buyer request with that flag makes. */
+int dp_worker_end_hold(struct dp_worker *w, uint64_t hold_id, int expire, uint64_t now_ms, uint64_t *wait_seq)
+{
+	*wait_seq = 0;
+	struct dp_request rq;
+	memset(&rq, 0, sizeof(rq));
+	rq.op = DP_OP_RELEASE;
+	rq.flags = DP_REQ_F_OPERATOR;
+	rq.hold_id = hold_id;
+	struct dp_reply out;
+	memset(&out, 0, sizeof(out));
+	uint32_t slot;
+	struct dp_hold *h = hold_find(w, &rq, &slot, &out);
+	if (!h)
+		return DP_END_NOT_FOUND; /* unknown worker, slot or generation, or another worker's */
+	if (h->state != DP_H_ACTIVE) {
+		/* "ended" reveals the record that ended it: answer once it is durable. */
+		*wait_seq = h->end_seq;
+		return DP_END_ENDED;
+	}
+	if (!expire) {
+		dp_release(w, &rq, now_ms, &out);
+		if (out.status == DP_S_OK) {
+			*wait_seq = out.wait_seq;
+			return DP_END_RELEASED;
+		}
+		assert(out.status == DP_S_BUSY || out.status == DP_S_UNAVAILABLE);
+		return out.status == DP_S_BUSY ? DP_END_BUSY : DP_END_UNAVAILABLE;
+	}
+	if (h->expiry_ms > now_ms)
+		return DP_END_NOT_DUE;
+	int rc = dp_hold_end(w, h, slot, ST_REC_EXPIRE, 0, 0, 0, now_ms);
+	if (rc)
+		return rc == -ENOBUFS ? DP_END_BUSY : DP_END_UNAVAILABLE;
+	w->expired_total++;
+	*wait_seq = h->end_seq;
+	return DP_END_EXPIRED;
+}

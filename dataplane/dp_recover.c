@@ -1,6 +1,6 @@
 /*
  * dp_recover.c - rebuild the engine from storage after a restart: event
- * definitions first, then every logged mutation in commit order. The result
+ * definitions and their sale settings first, then every logged mutation in commit order. The result
  * is exactly what was acknowledged: holds with their ids and expiries, orders
  * with their ids, buyer counts, and the idempotency records of each worker.
  * Holds that expired while the process was down are left for the sweep (or
@@ -24,9 +24,24 @@ static int load_event(void *ctx, uint32_t event_id, const void *blob, size_t len
 		fprintf(stderr, "stampede: stored event %u: %s\n", event_id, err);
 		return MDB_CORRUPTED;
 	}
-	rc = def->id == event_id ? dp_event_publish(eng, def, 0, err, sizeof(err)) : MDB_CORRUPTED;
+	rc = def->id == event_id ? dp_event_publish(eng, def, 0, NULL, err, sizeof(err)) : MDB_CORRUPTED;
 	dp_event_def_free(def);
-	return rc;
+	if (rc)
+		return rc;
+	/* The durable sale settings; none stored (a data directory from before
+	 * they existed) means open at once. */
+	struct st_sale sale;
+	rc = st_env_get_sale(eng->env, event_id, &sale);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc)
+		return rc;
+	if (sale.state < DP_SALE_SCHEDULED || sale.state > DP_SALE_CLOSED) {
+		fprintf(stderr, "stampede: stored sale settings of event %u: state %u\n", event_id, sale.state);
+		return MDB_CORRUPTED;
+	}
+	dp_sale_apply(dp_event_lookup(eng, event_id), &sale);
+	return 0;
 }
 
 static struct dp_slice *slice_of(struct dp_part *p, unsigned worker)

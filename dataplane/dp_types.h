@@ -123,6 +123,51 @@ struct dp_event_def {
 	struct dp_ga_def *ga;
 };
 
+/* ---- sale state of an event (docs/control.md, "Sale state") ---- */
+enum dp_sale_state {
+	DP_SALE_SCHEDULED = 1, /* loaded with an on-sale time: open once now_ms >= on_sale_ms */
+	DP_SALE_OPEN = 2,
+	DP_SALE_PAUSED = 3,
+	DP_SALE_CLOSED = 4,
+};
+
+/* What loading an inventory sets beside the definition. */
+struct dp_sale_settings {
+	uint64_t on_sale_ms;          /* Unix ms; 0 = open as soon as loaded */
+	uint32_t max_active_shoppers; /* waiting room (kept, enforced later) */
+	uint32_t admission_per_s;
+};
+
+/* An event's sale settings as read back (dp_event_sale_get). */
+struct dp_sale_view {
+	uint8_t state;        /* effective: SCHEDULED reads OPEN once its time has come */
+	uint8_t stored_state; /* as stored (SCHEDULED stays SCHEDULED) */
+	uint64_t on_sale_ms;
+	uint32_t max_active_shoppers;
+	uint32_t admission_per_s;
+};
+
+/* What dp_engine_load_event did. */
+enum dp_load_action { DP_LOAD_ADDED = 1, DP_LOAD_RELOADED = 2, DP_LOAD_UNCHANGED = 3 };
+
+/* Result of an operator expire/release of one hold (dp_worker_end_hold). */
+enum dp_end_result {
+	DP_END_EXPIRED = 0,     /* expire: the hold was due and is expired now */
+	DP_END_NOT_DUE = 1,     /* expire: the hold's expiry has not come */
+	DP_END_RELEASED = 2,    /* release: the hold was active and is released now */
+	DP_END_ENDED = 3,       /* already confirmed, released or expired */
+	DP_END_NOT_FOUND = 4,   /* bad worker, slot or generation */
+	DP_END_BUSY = 5,        /* the worker's log ring is full: nothing changed, retry */
+	DP_END_UNAVAILABLE = 6, /* storage has failed: nothing changed */
+	DP_END__COUNT
+};
+
+/* Buyer requests of one event since start, summed over workers. */
+struct dp_event_stats {
+	uint64_t requests;
+	uint64_t status[DP_S__COUNT];
+};
+
 /* ---- requests ---- */
 enum dp_op {
 	DP_OP_HOLD_SEATS = 1, /* named seats in one section */
@@ -181,7 +226,7 @@ struct dp_config {
 	uint32_t idem_max;       /* per worker: mutations remembered for retries */
 	uint32_t idem_horizon_ms; /* an entry younger than this is never forgotten: new mutations get BUSY */
 	uint32_t buyers_max;     /* per event: distinct buyers tracked for the limit */
-	uint32_t expire_scan_per_tick; /* hold slots examined per dp_worker_tick */
+	uint32_t expire_scan_per_tick; /* hold slots examined per dp_worker_tick (0: no sweep) */
 	uint32_t busy_retry_ms;  /* retry_after_ms given with BUSY */
 };
 

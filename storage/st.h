@@ -13,6 +13,7 @@
  * Databases inside the environment:
  *   log     u64 batch number (MDB_INTEGERKEY) -> encoded records, in order
  *   events  u32 event id (MDB_INTEGERKEY)     -> opaque event definition blob
+ *   sale    u32 event id (MDB_INTEGERKEY)     -> struct st_sale (versioned, fixed size)
  *   meta    string key                        -> value (format, workers)
  *
  * Error convention: functions returning int return 0 on success or a negative
@@ -68,6 +69,34 @@ int st_env_put_event(struct st_env *env, uint32_t event_id, const void *blob, si
 /* Remove an event's definition. Errors: -ENOENT, LMDB codes. */
 int st_env_del_event(struct st_env *env, uint32_t event_id);
 
+/*
+ * Sale settings of one event (the `sale` database), written by the control
+ * path in its own write transaction and read back at recovery, so a
+ * restarted dataplane keeps an operator's pause/close and `set` values.
+ * Stored as this struct's bytes (little-endian hosts only), version first.
+ */
+#define ST_SALE_VERSION 1
+struct st_sale {
+	uint32_t version;             /* ST_SALE_VERSION */
+	uint8_t state;                /* enum dp_sale_state (dataplane/dp_types.h), 1..4 */
+	uint8_t _pad[3];
+	uint64_t on_sale_ms;          /* Unix ms; 0 = on sale as soon as loaded */
+	uint32_t max_active_shoppers; /* waiting room: buyers shopping at once */
+	uint32_t admission_per_s;     /* waiting room: admissions per second */
+	uint8_t reserved[48];         /* zero: room for the waiting room's state */
+};
+_Static_assert(sizeof(struct st_sale) == 72, "st_sale is a stored format");
+
+/* Store or replace one event's sale settings (own write transaction; control
+ * path). Errors: -EINVAL (NULL, version not ST_SALE_VERSION), MDB_MAP_FULL,
+ * -EIO, -ENOSPC or another LMDB code. */
+int st_env_put_sale(struct st_env *env, uint32_t event_id, const struct st_sale *sale);
+/* Read one event's sale settings. Errors: -EINVAL (NULL), -ENOENT (none
+ * stored), MDB_CORRUPTED (wrong size or version), LMDB codes. */
+int st_env_get_sale(struct st_env *env, uint32_t event_id, struct st_sale *out);
+/* Remove one event's sale settings. Errors: -EINVAL, -ENOENT, LMDB codes. */
+int st_env_del_sale(struct st_env *env, uint32_t event_id);
+
 /* Call cb once per stored event, in id order. A non-zero return from cb stops
  * the walk and is returned. */
 typedef int (*st_event_cb)(void *ctx, uint32_t event_id, const void *blob, size_t len);
@@ -121,6 +150,27 @@ int st_env_failed(const struct st_env *env);
 int st_writer_start(struct st_env *env);
 int st_writer_stop(struct st_env *env);
 
+/*
+ * A log2 histogram: counts[i] counts observations v with
+ * ST_HIST_LE(i-1) < v <= ST_HIST_LE(i) (counts[0]: v <= 1); the last bucket
+ * takes everything above ST_HIST_LE(ST_HIST_BUCKETS - 2) (+Inf).
+ */
+#define ST_HIST_BUCKETS 32
+#define ST_HIST_LE(i) (1ull << (i))
+struct st_hist {
+	uint64_t counts[ST_HIST_BUCKETS];
+	uint64_t sum;
+	uint64_t count;
+};
+/* The bucket of value v. */
+static inline unsigned st_hist_bucket(uint64_t v)
+{
+	if (v <= 1)
+		return 0;
+	unsigned b = 64u - (unsigned)__builtin_clzll(v - 1);
+	return b < ST_HIST_BUCKETS - 1 ? b : ST_HIST_BUCKETS - 1;
+}
+
 struct st_stats {
 	uint64_t batches;          /* committed write transactions */
 	uint64_t records;          /* committed records */
@@ -128,7 +178,11 @@ struct st_stats {
 	uint64_t commit_ns_total;  /* sum of commit latency */
 	uint64_t commit_ns_max;
 	uint64_t batch_records_max;
+	struct st_hist commit_us;     /* commit latency (begin to commit), microseconds */
+	struct st_hist batch_records; /* records per committed batch */
 };
+/* A snapshot of the writer's counters and histograms; any thread. Each field
+ * is monotonic; fields may be from different instants. */
 void st_env_stats(const struct st_env *env, struct st_stats *out);
 
 const char *st_strerror(int err);

@@ -107,7 +107,7 @@ static int st_env_find_next_batch(struct st_env *env, MDB_txn *txn)
 	return st_mdb_err(rc);
 }
 
-/* One write transaction: open (create) the three databases, check meta. */
+/* One write transaction: open (create) the four databases, check meta. */
 static int st_env_open_dbs(struct st_env *env)
 {
 	MDB_txn *txn;
@@ -119,6 +119,8 @@ static int st_env_open_dbs(struct st_env *env)
 		rc = mdb_dbi_open(txn, ST_DB_EVENTS, MDB_CREATE | MDB_INTEGERKEY, &env->dbi_events);
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, ST_DB_META, MDB_CREATE, &env->dbi_meta);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, ST_DB_SALE, MDB_CREATE | MDB_INTEGERKEY, &env->dbi_sale);
 	rc = st_mdb_err(rc);
 	if (rc == 0)
 		rc = st_env_check_meta(env, txn);
@@ -237,4 +239,14 @@ void st_env_stats(const struct st_env *env, struct st_stats *out)
 	out->commit_ns_total = atomic_load_explicit(&s->commit_ns_total, memory_order_relaxed);
 	out->commit_ns_max = atomic_load_explicit(&s->commit_ns_max, memory_order_relaxed);
 	out->batch_records_max = atomic_load_explicit(&s->batch_records_max, memory_order_relaxed);
+	memset(&out->commit_us, 0, sizeof(out->commit_us));
+	memset(&out->batch_records, 0, sizeof(out->batch_records));
+	for (unsigned i = 0; i < ST_HIST_BUCKETS; i++) {
+		out->commit_us.counts[i] = atomic_load_explicit(&s->commit_us[i], memory_order_relaxed);
+		out->commit_us.count += out->commit_us.counts[i];
+		out->batch_records.counts[i] = atomic_load_explicit(&s->batch_records[i], memory_order_relaxed);
+		out->batch_records.count += out->batch_records.counts[i];
+	}
+	out->commit_us.sum = atomic_load_explicit(&s->commit_us_sum, memory_order_relaxed);
+	out->batch_records.sum = atomic_load_explicit(&s->batch_records_sum, memory_order_relaxed);
 }

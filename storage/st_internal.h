@@ -27,6 +27,7 @@
 #define ST_DB_LOG "log"
 #define ST_DB_EVENTS "events"
 #define ST_DB_META "meta"
+#define ST_DB_SALE "sale"
 #define ST_META_FORMAT "format"
 #define ST_META_WORKERS "workers"
 #define ST_MAXDBS 8
@@ -56,6 +57,10 @@ struct st_stats_atomic {
 	_Atomic uint64_t commit_ns_total;
 	_Atomic uint64_t commit_ns_max;
 	_Atomic uint64_t batch_records_max;
+	_Atomic uint64_t commit_us[ST_HIST_BUCKETS]; /* log2 histograms, see st_hist */
+	_Atomic uint64_t commit_us_sum;
+	_Atomic uint64_t batch_records[ST_HIST_BUCKETS];
+	_Atomic uint64_t batch_records_sum;
 };
 
 struct st_env {
@@ -63,6 +68,7 @@ struct st_env {
 	MDB_dbi dbi_log;
 	MDB_dbi dbi_events;
 	MDB_dbi dbi_meta;
+	MDB_dbi dbi_sale;
 	unsigned workers;
 	unsigned ring_size;
 	unsigned batch_records_max;

@@ -168,6 +168,11 @@ static int st_commit(struct st_writer *w)
 	st_stats_add(&s->commit_ns_total, commit_ns);
 	st_stats_max(&s->commit_ns_max, commit_ns);
 	st_stats_max(&s->batch_records_max, w->n_records);
+	const uint64_t commit_us = commit_ns / 1000;
+	st_stats_add(&s->commit_us[st_hist_bucket(commit_us)], 1);
+	st_stats_add(&s->commit_us_sum, commit_us);
+	st_stats_add(&s->batch_records[st_hist_bucket(w->n_records)], 1);
+	st_stats_add(&s->batch_records_sum, w->n_records);
 	return 0;
 }
 

@@ -22,10 +22,16 @@
 #include <rte_udp.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_lcore.h>
 #include <rte_ring.h>
+
+#include <jansson.h>
 
 #include "dataplane/dp_engine.h"
 #include "dataplane/dp_proto.h"
+#include "storage/st.h"
+
+struct dpa_control;
 
 /* ---- named limits ---- */
 #define DPA_PKT_BURST_MAX 32       /* packets per RX/TX burst */
@@ -35,6 +41,9 @@
 #define DPA_MBUF_CACHE 256
 #define DPA_PATH_MAX 512
 #define DPA_WRITER_NICE (-10)     /* storage writer thread priority */
+#define DPA_CTL_RING_SIZE 8192    /* per-worker control ring and completion ring (power of 2) */
+#define DPA_CTL_BURST_MAX 64      /* control items a worker takes per loop turn */
+#define DPA_CTL_CLIENTS_MAX 16    /* control socket connections at once */
 
 /* ---- settings (dpa_settings.c: table with bounds and defaults) ---- */
 struct dpa_settings {
@@ -56,6 +65,8 @@ struct dpa_settings {
 	uint32_t buyers_max;
 	uint32_t busy_retry_ms;
 	uint32_t drain_timeout_ms; /* shutdown: wait this long for replies to become durable */
+	char control_socket[DPA_PATH_MAX]; /* Unix socket of the control thread; "none": off */
+	uint32_t expire_scan;      /* hold slots the engine sweeps per loop turn (0: off) */
 };
 
 /* Fill defaults, then apply `--config FILE` and flags from argv (the part
@@ -78,6 +89,21 @@ struct dpa_counters {
 	uint64_t pending_max_seen;
 	uint64_t status[DP_S__COUNT];
 	uint64_t loops;
+	/* Reply latency, RX burst to TX burst (durability wait included), log2
+	 * microsecond buckets as struct st_hist; one observation per request. */
+	uint64_t latency_us[ST_HIST_BUCKETS];
+	uint64_t latency_sum_us;
+	uint64_t ctl_items;       /* operator expire/release items carried out */
+};
+
+/* One operator expire/release, control thread -> worker and back. */
+struct dpa_ctl_item {
+	uint64_t hold_id;
+	uint64_t wait_seq; /* back: answer once dp_worker_durable() >= this */
+	uint32_t cookie;   /* the control thread's index of the hold in its request */
+	uint8_t expire;    /* 1: expire, 0: release */
+	uint8_t result;    /* back: enum dp_end_result */
+	uint16_t _pad;
 };
 
 /* Where a reply goes. */
@@ -91,13 +117,21 @@ struct dpa_peer {
 struct dpa_handoff {
 	struct dp_request rq;
 	struct dpa_peer peer;
+	uint64_t rx_tsc; /* the RX burst that took it, for the latency histogram */
 	uint8_t opcode;
 	uint8_t _pad[3];
+};
+
+/* What a reply datagram carries for the latency histogram. */
+struct dpa_tx_meta {
+	uint64_t rx_tsc; /* RX burst of its requests */
+	uint32_t n_msgs; /* requests answered in it (0: not a reply, e.g. ARP) */
 };
 
 struct dpa_pending {
 	struct rte_mbuf *m;
 	uint64_t wait_seq;
+	struct dpa_tx_meta meta;
 };
 
 struct dpa_app;
@@ -111,7 +145,11 @@ struct dpa_lcore {
 	struct dpa_pending *pend; /* FIFO, DPA_PENDING_MAX */
 	uint32_t pend_head, pend_n;
 	struct rte_mbuf *tx[DPA_TX_BUF_MAX];
+	struct dpa_tx_meta tx_meta[DPA_TX_BUF_MAX];
 	uint32_t n_tx;
+	uint64_t turn_tsc;           /* this loop turn's RX burst */
+	struct rte_ring *ctl_in;     /* SP/SC: control thread -> this worker, struct dpa_ctl_item */
+	struct rte_ring *ctl_out;    /* SP/SC: this worker -> control thread, results */
 	struct dpa_counters c;
 } __rte_cache_aligned;
 
@@ -129,6 +167,7 @@ struct dpa_app {
 	uint64_t base_ms;
 	atomic_int quit;      /* 1: stop taking requests and drain */
 	atomic_int running;   /* workers still in their loop */
+	struct dpa_control *ctl; /* NULL when control-socket is "none" */
 };
 
 /* dpa_lcore.c */
@@ -152,6 +191,31 @@ uint8_t *dpa_net_udp_payload(const struct dpa_app *app, struct rte_mbuf *m, uint
 void dpa_net_finish_reply(const struct dpa_app *app, struct rte_mbuf *m, const struct dpa_peer *peer,
 			  uint16_t payload_len);
 #define DPA_HDRS_LEN (sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr))
+
+#ifdef _GNU_SOURCE /* cpu_set_t */
+/* dpa_main.c: the CPUs no worker lcore polls (all CPUs if none is spare). */
+void dpa_spare_cpus(cpu_set_t *out);
+#endif
+
+/* dpa_control.c: the control thread (docs/control.md, "Dataplane socket").
+ * Start after the workers' rings exist: listens on set.control_socket
+ * (nothing when "none") and serves it on its own thread, on spare CPUs.
+ * Returns 0, or a negative errno from ctl_wire_listen / pthread_create (the
+ * socket is not left behind). */
+int dpa_control_start(struct dpa_app *app);
+/* Stop the control thread, close every connection and remove the socket
+ * file. NULL app->ctl is accepted. */
+void dpa_control_stop(struct dpa_app *app);
+
+/* dpa_control_json.c: reply bodies built from engine and counter reads
+ * (control thread, QSBR online). NULL on ENOMEM. */
+json_t *dpa_json_hello(const struct dpa_app *app);
+json_t *dpa_json_events(struct dpa_app *app, uint64_t now_ms);
+/* event_id 0: every event; -ENOENT in *err when that event is unknown. */
+json_t *dpa_json_status(struct dpa_app *app, uint32_t event_id, uint64_t now_ms, int *err);
+/* A histogram object {"le": [...null], "counts": [...], sum_key: sum, "count": n}. */
+json_t *dpa_json_hist(const uint64_t *counts, uint64_t sum, const char *sum_key);
+uint64_t dpa_wall_ms(void);
 
 /* dpa_telemetry.c */
 int dpa_telemetry_register(struct dpa_app *app);

@@ -6,6 +6,7 @@
  *                   -> Stampede datagrams: each message executed here if
  *                      this worker owns it, else handed to its owner's ring
  *         handoffs from other workers executed
+ *         operator expire/release items from the control thread
  *         engine tick (hold expiry, GA rebalancing)
  *         replies whose mutations are now durable released
  *         TX burst
@@ -38,18 +39,36 @@ struct reply_ctx {
 	struct dpa_peer peer;
 	struct rte_mbuf *reuse; /* the request's mbuf: the last datagram goes out in it */
 	uint64_t wait_seq;      /* the datagram may leave once durable >= this */
+	struct dpa_tx_meta meta; /* RX burst of the requests, requests in the datagram */
 	struct proto_buf b;
 	uint8_t mem[PROTO_DGRAM_MAX];
 };
 
-static void tx_queue(struct dpa_lcore *lc, struct rte_mbuf *m)
+static void tx_queue(struct dpa_lcore *lc, struct rte_mbuf *m, struct dpa_tx_meta meta)
 {
 	if (lc->n_tx == DPA_TX_BUF_MAX) {
 		rte_pktmbuf_free(m);
 		lc->c.tx_dropped++;
 		return;
 	}
+	lc->tx_meta[lc->n_tx] = meta;
 	lc->tx[lc->n_tx++] = m;
+}
+
+static const struct dpa_tx_meta no_meta;
+
+/* Count the requests answered by the first `sent` TX entries, sent at tsc. */
+static void latency_note(struct dpa_lcore *lc, uint32_t sent, uint64_t tsc)
+{
+	const uint64_t tsc_per_us = lc->app->tsc_hz / 1000000 ? lc->app->tsc_hz / 1000000 : 1;
+	for (uint32_t i = 0; i < sent; i++) {
+		const struct dpa_tx_meta *mt = &lc->tx_meta[i];
+		if (mt->n_msgs == 0)
+			continue;
+		uint64_t us = tsc > mt->rx_tsc ? (tsc - mt->rx_tsc) / tsc_per_us : 0;
+		lc->c.latency_us[st_hist_bucket(us)] += mt->n_msgs;
+		lc->c.latency_sum_us += us * mt->n_msgs;
+	}
 }
 
 /* Send what the TX queue takes; keep the rest for the next turn (a full
@@ -62,8 +81,11 @@ static void tx_flush(struct dpa_lcore *lc)
 		sent += rte_eth_tx_burst(lc->app->set.eth_port, (uint16_t)lc->idx, lc->tx + sent,
 					 (uint16_t)(lc->n_tx - sent));
 	lc->c.tx_pkts += sent;
-	if (sent < lc->n_tx)
+	latency_note(lc, sent, rte_rdtsc());
+	if (sent < lc->n_tx) {
 		memmove(lc->tx, lc->tx + sent, (lc->n_tx - sent) * sizeof(lc->tx[0]));
+		memmove(lc->tx_meta, lc->tx_meta + sent, (lc->n_tx - sent) * sizeof(lc->tx_meta[0]));
+	}
 	lc->n_tx -= sent;
 }
 
@@ -94,16 +116,17 @@ static void reply_emit(struct reply_ctx *ctx, int final)
 		uint32_t tail = lc->pend_head + lc->pend_n;
 		if (tail >= DPA_PENDING_MAX)
 			tail -= DPA_PENDING_MAX;
-		lc->pend[tail] = (struct dpa_pending){.m = m, .wait_seq = ctx->wait_seq};
+		lc->pend[tail] = (struct dpa_pending){.m = m, .wait_seq = ctx->wait_seq, .meta = ctx->meta};
 		lc->pend_n++;
 		if (lc->pend_n > lc->c.pending_max_seen)
 			lc->c.pending_max_seen = lc->pend_n;
 	} else {
-		tx_queue(lc, m);
+		tx_queue(lc, m, ctx->meta);
 	}
 done:
 	ctx->b.len = 0;
 	ctx->wait_seq = 0;
+	ctx->meta.n_msgs = 0;
 	if (final && ctx->reuse) {
 		rte_pktmbuf_free(ctx->reuse);
 		ctx->reuse = NULL;
@@ -111,9 +134,10 @@ done:
 }
 
 static void reply_init(struct reply_ctx *ctx, struct dpa_lcore *lc, const struct dpa_peer *peer,
-		       struct rte_mbuf *reuse)
+		       struct rte_mbuf *reuse, uint64_t rx_tsc)
 {
 	ctx->lc = lc;
+	ctx->meta = (struct dpa_tx_meta){.rx_tsc = rx_tsc, .n_msgs = 0};
 	ctx->peer = *peer;
 	ctx->reuse = reuse;
 	ctx->wait_seq = 0;
@@ -131,6 +155,7 @@ static long reply_begin(struct reply_ctx *ctx, const struct proto_hdr *rq, uint8
 	struct proto_reply_head head = {.status = status, .detail = detail, .retry_after_ms = retry_after_ms};
 	proto_put(&ctx->b, &head, sizeof(head));
 	ctx->lc->c.status[status < DP_S__COUNT ? status : DP_S_BAD_REQUEST]++;
+	ctx->meta.n_msgs++;
 	return at;
 }
 
@@ -297,6 +322,7 @@ static void handle_msg(struct reply_ctx *ctx, const struct proto_msg *msg, uint6
 		return;
 	}
 	h.peer = ctx->peer;
+	h.rx_tsc = ctx->meta.rx_tsc;
 	h.opcode = msg->hdr.opcode;
 	if (rte_ring_mp_enqueue_elem(app->lc[owner].inbox, &h, sizeof(h)) != 0) {
 		lc->c.handoff_full++;
@@ -310,7 +336,7 @@ static void handle_datagram(struct dpa_lcore *lc, struct rte_mbuf *m, const uint
 			    const struct dpa_peer *peer, uint64_t now_ms)
 {
 	struct reply_ctx ctx;
-	reply_init(&ctx, lc, peer, m);
+	reply_init(&ctx, lc, peer, m, lc->turn_tsc);
 	size_t off = 0;
 	unsigned n = 0;
 	while (off < len) {
@@ -342,12 +368,12 @@ static void handle_packet(struct dpa_lcore *lc, struct rte_mbuf *m, uint64_t now
 	struct dpa_app *app = lc->app;
 	if (dpa_net_arp(app, m)) {
 		lc->c.arp_replies++;
-		tx_queue(lc, m);
+		tx_queue(lc, m, no_meta);
 		return;
 	}
 	if (dpa_net_icmp(app, m)) {
 		lc->c.icmp_replies++;
-		tx_queue(lc, m);
+		tx_queue(lc, m, no_meta);
 		return;
 	}
 	struct dpa_peer peer;
@@ -367,7 +393,7 @@ static void handle_handoffs(struct dpa_lcore *lc, uint64_t now_ms)
 	unsigned n = rte_ring_sc_dequeue_burst_elem(lc->inbox, hb, sizeof(hb[0]), DPA_HANDOFF_BURST_MAX, NULL);
 	for (unsigned i = 0; i < n; i++) {
 		struct reply_ctx ctx;
-		reply_init(&ctx, lc, &hb[i].peer, NULL);
+		reply_init(&ctx, lc, &hb[i].peer, NULL, hb[i].rx_tsc);
 		struct proto_hdr hdr = {.opcode = hb[i].opcode,
 					.client_id = hb[i].rq.client_id,
 					.request_id = hb[i].rq.request_id};
@@ -386,6 +412,28 @@ static void handle_handoffs(struct dpa_lcore *lc, uint64_t now_ms)
 	lc->c.handoffs_in += n;
 }
 
+/*
+ * Operator expire/release items from the control thread: at most
+ * DPA_CTL_BURST_MAX per turn, and no more than the completion ring has room
+ * for (this worker is its only producer, the control thread its only
+ * consumer, so the room can only grow before the enqueue).
+ */
+static void handle_control(struct dpa_lcore *lc, uint64_t now_ms)
+{
+	unsigned room = rte_ring_free_count(lc->ctl_out);
+	if (room == 0 || rte_ring_empty(lc->ctl_in))
+		return;
+	struct dpa_ctl_item it[DPA_CTL_BURST_MAX];
+	unsigned n = rte_ring_sc_dequeue_burst_elem(lc->ctl_in, it, sizeof(it[0]),
+						    room < DPA_CTL_BURST_MAX ? room : DPA_CTL_BURST_MAX, NULL);
+	for (unsigned i = 0; i < n; i++)
+		it[i].result = (uint8_t)dp_worker_end_hold(lc->w, it[i].hold_id, it[i].expire, now_ms, &it[i].wait_seq);
+	unsigned k = rte_ring_sp_enqueue_burst_elem(lc->ctl_out, it, sizeof(it[0]), n, NULL);
+	assert(k == n);
+	(void)k;
+	lc->c.ctl_items += n;
+}
+
 /* Release, in order, every pending reply whose mutations are durable. */
 static void release_durable(struct dpa_lcore *lc)
 {
@@ -393,6 +441,7 @@ static void release_durable(struct dpa_lcore *lc)
 		return;
 	uint64_t durable = dp_worker_durable(lc->w);
 	while (lc->pend_n && lc->pend[lc->pend_head].wait_seq <= durable && lc->n_tx < DPA_TX_BUF_MAX) {
+		lc->tx_meta[lc->n_tx] = lc->pend[lc->pend_head].meta;
 		lc->tx[lc->n_tx++] = lc->pend[lc->pend_head].m;
 		lc->pend_head = lc->pend_head + 1 == DPA_PENDING_MAX ? 0 : lc->pend_head + 1;
 		lc->pend_n--;
@@ -414,6 +463,7 @@ int dpa_lcore_main(void *arg)
 		lc->c.loops++;
 		const uint64_t tsc = rte_rdtsc();
 		const uint64_t now_ms = dpa_now_ms(app, tsc);
+		lc->turn_tsc = tsc;
 		const int quitting = atomic_load_explicit(&app->quit, memory_order_relaxed);
 		if (has_rx && !quitting) {
 			uint16_t nb = rte_eth_rx_burst(port, queue, pkts, DPA_PKT_BURST_MAX);
@@ -422,6 +472,7 @@ int dpa_lcore_main(void *arg)
 				handle_packet(lc, pkts[i], now_ms);
 		}
 		handle_handoffs(lc, now_ms);
+		handle_control(lc, now_ms);
 		dp_worker_tick(lc->w, now_ms);
 		release_durable(lc);
 		if (lc->n_tx)

@@ -84,6 +84,53 @@ static void port_init(struct dpa_app *a)
 	       conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? " with RSS" : "");
 }
 
+void dpa_spare_cpus(cpu_set_t *out)
+{
+	CPU_ZERO(out);
+	for (int cpu = 0; cpu < CPU_SETSIZE && cpu < (int)sysconf(_SC_NPROCESSORS_ONLN); cpu++)
+		CPU_SET(cpu, out);
+	unsigned lcore;
+	RTE_LCORE_FOREACH(lcore) {
+		if (rte_lcore_count() > 1 && lcore == rte_get_main_lcore())
+			continue;
+		rte_cpuset_t lc_cpus = rte_lcore_cpuset(lcore);
+		for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+			if (CPU_ISSET(cpu, &lc_cpus))
+				CPU_CLR(cpu, out);
+	}
+}
+
+/* Load the --inventory file: every event is checked against what recovery
+ * loaded before any is loaded; a recovered event keeps its holds, orders and
+ * durable sale state (a paused event stays paused), a new one is scheduled
+ * when the file gives an on-sale time. */
+static void inventory_load(struct dpa_app *a)
+{
+	struct ctl_inventory *inv;
+	char err[512];
+	if (ctl_inventory_load(a->set.inventory, &inv, err, sizeof(err)) != 0)
+		rte_exit(EXIT_FAILURE, "%s\n", err);
+	for (uint32_t i = 0; i < inv->n_events; i++)
+		if (dp_engine_load_check(a->eng, inv->events[i].def, err, sizeof(err)) != 0)
+			rte_exit(EXIT_FAILURE, "inventory %s: %s\n", a->set.inventory, err);
+	unsigned counts[4] = {0};
+	for (uint32_t i = 0; i < inv->n_events; i++) {
+		const struct ctl_event *e = &inv->events[i];
+		struct dp_sale_settings sale = {.on_sale_ms = e->extra.on_sale_ms,
+						.max_active_shoppers = e->extra.waiting_room.max_active_shoppers,
+						.admission_per_s = e->extra.waiting_room.admission_per_s};
+		int action = 0;
+		int rc = dp_engine_load_event(a->eng, e->def, &sale, &action, err, sizeof(err));
+		if (rc)
+			rte_exit(EXIT_FAILURE, "inventory %s: %s\n", a->set.inventory, err);
+		counts[action & 3]++;
+	}
+	printf("stampede-dataplane: inventory %s: %u event(s): %u added, %u reloaded, %u unchanged\n",
+	       a->set.inventory, inv->n_events, counts[DP_LOAD_ADDED], counts[DP_LOAD_RELOADED],
+	       counts[DP_LOAD_UNCHANGED]);
+	ctl_inventory_free(inv);
+}
+
 static void storage_init(struct dpa_app *a)
 {
 	if (mkdir(a->set.data_dir, 0700) != 0 && errno != EEXIST)
@@ -100,42 +147,19 @@ static void storage_init(struct dpa_app *a)
 	cfg.idem_horizon_ms = a->set.idem_horizon_ms;
 	cfg.buyers_max = a->set.buyers_max;
 	cfg.busy_retry_ms = a->set.busy_retry_ms;
+	cfg.expire_scan_per_tick = a->set.expire_scan;
 	if ((rc = dp_engine_create(&cfg, a->env, &a->eng)) != 0)
 		rte_exit(EXIT_FAILURE, "engine: %s\n", st_strerror(rc));
 	if ((rc = dp_engine_recover(a->eng)) != 0)
 		rte_exit(EXIT_FAILURE, "recovery from %s: %s\n", a->set.data_dir, st_strerror(rc));
-	if (a->set.inventory[0]) {
-		struct ctl_inventory *inv;
-		char err[512];
-		if (ctl_inventory_load(a->set.inventory, &inv, err, sizeof(err)) != 0)
-			rte_exit(EXIT_FAILURE, "%s\n", err);
-		for (uint32_t i = 0; i < inv->n_events; i++) {
-			rc = dp_engine_add_event(a->eng, inv->events[i].def, err, sizeof(err));
-			if (rc == -EEXIST)
-				continue; /* recovered from storage: holds and orders kept */
-			if (rc)
-				rte_exit(EXIT_FAILURE, "inventory %s: %s\n", a->set.inventory, err);
-		}
-		printf("stampede-dataplane: inventory %s: %u event(s)\n", a->set.inventory, inv->n_events);
-		ctl_inventory_free(inv);
-	}
+	if (a->set.inventory[0])
+		inventory_load(a);
 	/* The writer thread inherits this thread's CPU set, which EAL pinned to
 	 * the main lcore. Start it on the CPUs no worker lcore polls, so a
 	 * busy-polling worker never starves the thread its replies wait for. */
 	cpu_set_t mine, spare;
 	pthread_getaffinity_np(pthread_self(), sizeof(mine), &mine);
-	CPU_ZERO(&spare);
-	for (int cpu = 0; cpu < CPU_SETSIZE && cpu < (int)sysconf(_SC_NPROCESSORS_ONLN); cpu++)
-		CPU_SET(cpu, &spare);
-	unsigned lcore;
-	RTE_LCORE_FOREACH(lcore) {
-		if (rte_lcore_count() > 1 && lcore == rte_get_main_lcore())
-			continue;
-		rte_cpuset_t lc_cpus = rte_lcore_cpuset(lcore);
-		for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-			if (CPU_ISSET(cpu, &lc_cpus))
-				CPU_CLR(cpu, &spare);
-	}
+	dpa_spare_cpus(&spare);
 	if (CPU_COUNT(&spare) > 0)
 		pthread_setaffinity_np(pthread_self(), sizeof(spare), &spare);
 	/* Every reply that reports a mutation waits for this thread: when it
@@ -173,7 +197,13 @@ static void lcores_init(struct dpa_app *a)
 		lc->inbox = rte_ring_create_elem(name, sizeof(struct dpa_handoff), a->set.handoff_ring,
 						 (int)rte_lcore_to_socket_id(lcore), RING_F_SC_DEQ);
 		lc->pend = rte_zmalloc("dpa_pending", DPA_PENDING_MAX * sizeof(*lc->pend), RTE_CACHE_LINE_SIZE);
-		if (!lc->inbox || !lc->pend)
+		snprintf(name, sizeof(name), "dpa_ctl_in_%u", i);
+		lc->ctl_in = rte_ring_create_elem(name, sizeof(struct dpa_ctl_item), DPA_CTL_RING_SIZE,
+						  (int)rte_lcore_to_socket_id(lcore), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "dpa_ctl_out_%u", i);
+		lc->ctl_out = rte_ring_create_elem(name, sizeof(struct dpa_ctl_item), DPA_CTL_RING_SIZE,
+						   (int)rte_lcore_to_socket_id(lcore), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (!lc->inbox || !lc->pend || !lc->ctl_in || !lc->ctl_out)
 			rte_exit(EXIT_FAILURE, "worker %u: rings: %s\n", i, rte_strerror(rte_errno));
 		i++;
 	}
@@ -217,6 +247,8 @@ int main(int argc, char **argv)
 	lcores_init(&app);
 	if (dpa_telemetry_register(&app) != 0)
 		fprintf(stderr, "stampede-dataplane: telemetry commands not registered\n");
+	if ((ret = dpa_control_start(&app)) != 0)
+		rte_exit(EXIT_FAILURE, "control-socket %s: %s\n", app.set.control_socket, strerror(-ret));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	char ip[INET_ADDRSTRLEN];
@@ -235,6 +267,7 @@ int main(int argc, char **argv)
 			rte_eal_remote_launch(dpa_lcore_main, &app.lc[i], app.lc[i].lcore_id);
 		rte_eal_mp_wait_lcore();
 	}
+	dpa_control_stop(&app);
 	urcu_qsbr_register_thread();
 
 	/* Every worker has drained: commit what is left and stop. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/ctl_wire.h"
 #include "dataplane/app/dpa.h"
 
 enum set_type { T_U32, T_BOOL, T_IPV4, T_PATH };
@@ -49,6 +50,10 @@ static const struct setting settings[] = {
 	{"busy-retry-ms", T_U32, OFF(busy_retry_ms), 1, 60000, "5", "retry-after given with a busy answer"},
 	{"drain-timeout-ms", T_U32, OFF(drain_timeout_ms), 0, 600000, "5000",
 	 "on SIGINT/SIGTERM, how long to wait for pending replies to become durable"},
+	{"control-socket", T_PATH, OFF(control_socket), 0, 0, CTL_DATAPLANE_SOCKET_DEFAULT,
+	 "Unix socket of the control channel (docs/control.md), created mode 0600; \"none\" turns it off"},
+	{"expire-scan", T_U32, OFF(expire_scan), 0, 1u << 24, "64",
+	 "hold slots each worker examines for expiry per loop turn (0: no sweep; confirms still check expiry)"},
 };
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -208,6 +213,11 @@ int dpa_settings_parse(struct dpa_settings *s, int argc, char **argv)
 			val = argv[++i];
 		if (apply(s, st, val, "flag") != 0)
 			return -1;
+	}
+	if (strcmp(s->control_socket, "none") != 0 && strlen(s->control_socket) >= CTL_SOCKET_PATH_MAX) {
+		fprintf(stderr, "stampede-dataplane: control-socket %s: longer than %d bytes\n", s->control_socket,
+			CTL_SOCKET_PATH_MAX - 1);
+		return -1;
 	}
 	if (s->handoff_ring & (s->handoff_ring - 1)) {
 		fprintf(stderr, "stampede-dataplane: handoff-ring %u: expected a power of two\n", s->handoff_ring);

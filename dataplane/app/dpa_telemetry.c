@@ -3,7 +3,8 @@
  * dpdk-telemetry.py (connect with -f PREFIX when --file-prefix is used):
  *
  *   /stampede/stats    totals over all workers: packets, requests, statuses,
- *                      drops and refusals by reason, storage batches
+ *                      drops and refusals by reason, request latency
+ *                      histogram (latency_us_le_*), storage batches
  *   /stampede/lcores   the same per worker lcore
  *   /stampede/event    ,ID: capacity, free, held, sold of one event
  *
@@ -24,7 +25,7 @@ static struct dpa_app *g_app;
 #define COUNTERS(X)                                                                                            \
 	X(rx_pkts) X(tx_pkts) X(tx_dropped) X(arp_replies) X(icmp_replies) X(not_ours) X(not_stampede)        \
 	X(malformed) X(requests) X(handoffs_out) X(handoffs_in) X(handoff_full) X(busy_backlog)             \
-	X(mbuf_alloc_failed) X(pending_max_seen) X(loops)
+	X(mbuf_alloc_failed) X(pending_max_seen) X(loops) X(ctl_items) X(latency_sum_us)
 
 static void add_counters(struct rte_tel_data *d, const struct dpa_counters *c)
 {
@@ -35,6 +36,16 @@ static void add_counters(struct rte_tel_data *d, const struct dpa_counters *c)
 		char name[48];
 		snprintf(name, sizeof(name), "status_%s", dp_status_name(s));
 		rte_tel_data_add_dict_u64(d, name, c->status[s]);
+	}
+	/* Request latency histogram: latency_us_le_N counts requests answered
+	 * in (N/2, N] microseconds; latency_us_le_inf the rest. */
+	for (unsigned b = 0; b < ST_HIST_BUCKETS; b++) {
+		char name[48];
+		if (b + 1 < ST_HIST_BUCKETS)
+			snprintf(name, sizeof(name), "latency_us_le_%llu", (unsigned long long)ST_HIST_LE(b));
+		else
+			snprintf(name, sizeof(name), "latency_us_le_inf");
+		rte_tel_data_add_dict_u64(d, name, c->latency_us[b]);
 	}
 }
 
@@ -48,6 +59,8 @@ static void sum_counters(struct dpa_counters *t)
 #undef SUM
 		for (int s = 0; s < DP_S__COUNT; s++)
 			t->status[s] += c->status[s];
+		for (unsigned b = 0; b < ST_HIST_BUCKETS; b++)
+			t->latency_us[b] += c->latency_us[b];
 	}
 }
 

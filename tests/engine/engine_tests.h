@@ -40,4 +40,13 @@ void test_remove_event(void **state);
 void test_recovery(void **state);
 void test_hold_slot_reuse(void **state);
 
+/* test_engine_control.c */
+void test_sale_states(void **state);
+void test_sale_scheduled(void **state);
+void test_sale_durable(void **state);
+void test_reload_keeps_holds(void **state);
+void test_reload_layout_refused(void **state);
+void test_end_hold(void **state);
+void test_event_counters(void **state);
+
 #endif

@@ -380,6 +380,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_remove_event, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_recovery, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hold_slot_reuse, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sale_states, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sale_scheduled, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sale_durable, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_reload_keeps_holds, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_reload_layout_refused, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_end_hold, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_event_counters, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }

@@ -1,0 +1,491 @@
+/*
+ * dpa_control.c - the dataplane's control thread: serves the dataplane
+ * socket of docs/control.md (`hello`, `load`, `events`, `status`, `sale`,
+ * `set`, `expire`, `release`) with ctl_wire framing.
+ *
+ * It is a plain pthread on the CPUs no worker polls, registered with liburcu
+ * QSBR and offline while it blocks in poll(2). It is the engine's only
+ * control-path caller once the workers run. Operator expire/release items go
+ * to the worker that owns each hold through that worker's SP/SC control ring
+ * (struct dpa_ctl_item); results come back on the worker's completion ring;
+ * the reply leaves once every result's log position is durable.
+ */
+#define _GNU_SOURCE 1
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_ring_elem.h>
+
+#include <urcu/urcu-qsbr.h>
+
+#include "control/ctl_inventory.h"
+#include "control/ctl_wire.h"
+#include "dataplane/app/dpa.h"
+
+#define CTL_POLL_MS 100             /* poll timeout: how often the stop flag is read */
+#define CTL_RECV_TIMEOUT_MS 5000    /* a started message must be complete within this */
+#define CTL_WORKER_WAIT_MS 5000     /* workers must answer control items within this */
+#define CTL_DURABLE_WAIT_MS 30000   /* storage must commit an operator change within this */
+#define CTL_SPIN_NS 20000l          /* nap between polls of rings and durable counts */
+
+struct dpa_control {
+	struct dpa_app *app;
+	int lfd;
+	pthread_t thread;
+	atomic_int stop;
+	int fds[DPA_CTL_CLIENTS_MAX]; /* -1: free */
+	char path[DPA_PATH_MAX];
+};
+
+static void nap(void)
+{
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = CTL_SPIN_NS};
+	nanosleep(&ts, NULL);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The dataplane's clock, as the workers see it (dpa_now_ms). */
+static uint64_t app_now_ms(const struct dpa_app *app)
+{
+	return dpa_now_ms(app, rte_rdtsc());
+}
+
+/* obj[key] as a string, or NULL with *err a bad_request reply. */
+static const char *get_string(const json_t *obj, const char *key, json_t **err)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!json_is_string(v)) {
+		*err = ctl_wire_error("bad_request", "%s: %s", key, v ? "expected a string" : "missing");
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+static json_t *storage_error(int rc, const char *what)
+{
+	return ctl_wire_error("unavailable", "%s: storage: %s", what, st_strerror(rc));
+}
+
+/* ---- load ---- */
+
+static json_t *cmd_load(struct dpa_control *c, const json_t *req)
+{
+	struct dpa_app *app = c->app;
+	json_t *err = NULL;
+	const char *name = get_string(req, "name", &err);
+	const char *text = name ? get_string(req, "inventory", &err) : NULL;
+	if (!text)
+		return err;
+	struct ctl_inventory *inv;
+	char msg[1024];
+	int rc = ctl_inventory_parse(name, text, json_string_length(json_object_get(req, "inventory")), &inv, msg,
+				     sizeof(msg));
+	if (rc == -ENOMEM)
+		return ctl_wire_error("unavailable", "out of memory reading %s", name);
+	if (rc)
+		return ctl_wire_error("invalid", "%s", msg);
+	/* All or nothing: every event is checked against what is loaded first. */
+	uint32_t loaded_ids[DP_EVENTS_MAX];
+	uint32_t n_loaded = dp_engine_event_ids(app->eng, loaded_ids, DP_EVENTS_MAX);
+	uint32_t n_new = 0;
+	json_t *reply = NULL;
+	for (uint32_t i = 0; i < inv->n_events && !reply; i++) {
+		rc = dp_engine_load_check(app->eng, inv->events[i].def, msg, sizeof(msg));
+		if (rc == -EEXIST)
+			reply = ctl_wire_error("layout_changed", "%s: %s", name, msg);
+		else if (rc)
+			reply = ctl_wire_error("invalid", "%s: %s", name, msg);
+		int known = 0;
+		for (uint32_t k = 0; k < n_loaded && k < DP_EVENTS_MAX; k++)
+			known |= loaded_ids[k] == inv->events[i].def->id;
+		n_new += !known;
+	}
+	if (!reply && n_loaded + n_new > DP_EVENTS_MAX)
+		reply = ctl_wire_error("invalid", "%s: %u events loaded and %u new, at most %u", name, n_loaded, n_new,
+				       DP_EVENTS_MAX);
+	json_t *events = reply ? NULL : json_array();
+	for (uint32_t i = 0; i < inv->n_events && !reply; i++) {
+		const struct ctl_event *e = &inv->events[i];
+		struct dp_sale_settings sale = {.on_sale_ms = e->extra.on_sale_ms,
+						.max_active_shoppers = e->extra.waiting_room.max_active_shoppers,
+						.admission_per_s = e->extra.waiting_room.admission_per_s};
+		int action = 0;
+		rc = dp_engine_load_event(app->eng, e->def, &sale, &action, msg, sizeof(msg));
+		if (rc) {
+			/* Checked above: only storage or memory can fail here;
+			 * events before this one are loaded. */
+			reply = ctl_wire_error("unavailable", "%s: %s", name, msg);
+			break;
+		}
+		fprintf(stderr, "stampede-dataplane: load %s: event %u %s\n", name, e->def->id,
+			action == DP_LOAD_ADDED ? "added" : action == DP_LOAD_RELOADED ? "reloaded" : "unchanged");
+		json_array_append_new(events, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)e->def->id, "name",
+							e->def->name,
+							"action", action == DP_LOAD_ADDED      ? "added"
+								  : action == DP_LOAD_RELOADED ? "reloaded"
+											       : "unchanged"));
+	}
+	ctl_inventory_free(inv);
+	if (reply) {
+		json_decref(events);
+		return reply;
+	}
+	return json_pack("{s:b, s:o}", "ok", 1, "events", events);
+}
+
+/* ---- sale, set ---- */
+
+static json_t *cmd_sale(struct dpa_control *c, const json_t *req)
+{
+	json_t *err = NULL;
+	long long ev;
+	if (ctl_wire_get_int(req, "event", 1, 1, UINT32_MAX, &ev, &err) != 0)
+		return err;
+	const char *action = get_string(req, "action", &err);
+	if (!action)
+		return err;
+	int state = strcmp(action, "open") == 0    ? DP_SALE_OPEN
+		    : strcmp(action, "pause") == 0 ? DP_SALE_PAUSED
+		    : strcmp(action, "close") == 0 ? DP_SALE_CLOSED
+						   : 0;
+	if (!state)
+		return ctl_wire_error("bad_request", "action: \"%s\" (expected open, pause or close)", action);
+	int rc = dp_engine_sale_set_state(c->app->eng, (uint32_t)ev, state);
+	if (rc == -ENOENT)
+		return ctl_wire_error("not_found", "event %lld is not loaded", ev);
+	if (rc)
+		return storage_error(rc, "sale");
+	fprintf(stderr, "stampede-dataplane: event %lld: sale %s\n", ev, action);
+	struct dp_sale_view sv;
+	dp_event_sale_get(c->app->eng, (uint32_t)ev, app_now_ms(c->app), &sv);
+	return json_pack("{s:b, s:I, s:s}", "ok", 1, "event", (json_int_t)ev, "state", dp_sale_state_name(sv.state));
+}
+
+static json_t *cmd_set(struct dpa_control *c, const json_t *req)
+{
+	json_t *err = NULL;
+	long long ev, shoppers = 0, rate = 0;
+	if (ctl_wire_get_int(req, "event", 1, 1, UINT32_MAX, &ev, &err) != 0)
+		return err;
+	int rc1 = ctl_wire_get_int(req, "max_active_shoppers", 0, 1, CTL_WR_SHOPPERS_MAX, &shoppers, &err);
+	if (rc1 == -EINVAL)
+		return err;
+	int rc2 = ctl_wire_get_int(req, "admission_per_s", 0, 1, CTL_WR_ADMISSION_MAX, &rate, &err);
+	if (rc2 == -EINVAL)
+		return err;
+	if (rc1 && rc2)
+		return ctl_wire_error("bad_request", "max_active_shoppers, admission_per_s: give one or both");
+	uint32_t s32 = (uint32_t)shoppers, r32 = (uint32_t)rate;
+	int rc = dp_engine_sale_set_limits(c->app->eng, (uint32_t)ev, rc1 ? NULL : &s32, rc2 ? NULL : &r32);
+	if (rc == -ENOENT)
+		return ctl_wire_error("not_found", "event %lld is not loaded", ev);
+	if (rc)
+		return storage_error(rc, "set");
+	struct dp_sale_view sv;
+	dp_event_sale_get(c->app->eng, (uint32_t)ev, app_now_ms(c->app), &sv);
+	return json_pack("{s:b, s:I, s:I, s:I}", "ok", 1, "event", (json_int_t)ev, "max_active_shoppers",
+			 (json_int_t)sv.max_active_shoppers, "admission_per_s", (json_int_t)sv.admission_per_s);
+}
+
+/* ---- expire, release ---- */
+
+/* Collect n results from the workers' completion rings into res, and the
+ * highest wait_seq per worker. Returns 0, or -ETIMEDOUT / -ESHUTDOWN. */
+static int collect(struct dpa_control *c, unsigned n, uint8_t *res, uint64_t *wait)
+{
+	struct dpa_app *app = c->app;
+	const uint64_t deadline = mono_ms() + CTL_WORKER_WAIT_MS;
+	unsigned got = 0;
+	while (got < n) {
+		for (unsigned w = 0; w < app->workers; w++) {
+			struct dpa_ctl_item it[DPA_CTL_BURST_MAX];
+			unsigned k = rte_ring_sc_dequeue_burst_elem(app->lc[w].ctl_out, it, sizeof(it[0]),
+								    DPA_CTL_BURST_MAX, NULL);
+			for (unsigned i = 0; i < k; i++) {
+				res[it[i].cookie] = it[i].result;
+				if (it[i].wait_seq > wait[w])
+					wait[w] = it[i].wait_seq;
+			}
+			got += k;
+		}
+		if (got == n)
+			break;
+		if (mono_ms() > deadline)
+			return -ETIMEDOUT;
+		if (atomic_load(&app->running) == 0 && atomic_load(&app->quit))
+			return -ESHUTDOWN;
+		urcu_qsbr_quiescent_state();
+		nap();
+	}
+	return 0;
+}
+
+/* Wait until every worker's log is durable up to wait[w]. 0, -ETIMEDOUT, or
+ * the storage failure. */
+static int wait_durable(struct dpa_control *c, const uint64_t *wait)
+{
+	struct dpa_app *app = c->app;
+	const uint64_t deadline = mono_ms() + CTL_DURABLE_WAIT_MS;
+	for (unsigned w = 0; w < app->workers; w++) {
+		while (dp_worker_durable(app->lc[w].w) < wait[w]) {
+			int failed = st_env_failed(app->env);
+			if (failed)
+				return failed;
+			if (mono_ms() > deadline)
+				return -ETIMEDOUT;
+			urcu_qsbr_quiescent_state();
+			nap();
+		}
+	}
+	return 0;
+}
+
+static json_t *cmd_end_holds(struct dpa_control *c, const json_t *req, int expire)
+{
+	struct dpa_app *app = c->app;
+	json_t *holds = json_object_get(req, "holds");
+	if (!json_is_array(holds))
+		return ctl_wire_error("bad_request", "holds: %s", holds ? "expected an array of hold ids" : "missing");
+	size_t n = json_array_size(holds);
+	if (n > CTL_HOLDS_PER_MSG_MAX)
+		return ctl_wire_error("bad_request", "holds: %zu ids, at most %u", n, CTL_HOLDS_PER_MSG_MAX);
+	uint64_t ids[CTL_HOLDS_PER_MSG_MAX];
+	uint8_t res[CTL_HOLDS_PER_MSG_MAX];
+	unsigned per_worker[DP_WORKERS_MAX] = {0};
+	uint64_t wait[DP_WORKERS_MAX] = {0};
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = json_array_get(holds, i);
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return ctl_wire_error("bad_request", "holds[%zu]: expected a hold id (an integer >= 0)", i);
+		ids[i] = (uint64_t)json_integer_value(v);
+		unsigned w = dp_hold_worker(ids[i]);
+		if (w < app->workers)
+			per_worker[w]++;
+	}
+	/* Room for every item first (this thread is each ring's only
+	 * producer, so room only grows): a full ring changes nothing. */
+	for (unsigned w = 0; w < app->workers; w++)
+		if (per_worker[w] > rte_ring_free_count(app->lc[w].ctl_in))
+			return ctl_wire_error("busy", "worker %u: control queue full (%u items waiting); retry", w,
+					      rte_ring_count(app->lc[w].ctl_in));
+	if (atomic_load(&app->quit))
+		return ctl_wire_error("unavailable", "the dataplane is stopping");
+	unsigned sent = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned w = dp_hold_worker(ids[i]);
+		if (w >= app->workers) {
+			res[i] = DP_END_NOT_FOUND;
+			continue;
+		}
+		struct dpa_ctl_item it = {.hold_id = ids[i], .cookie = (uint32_t)i, .expire = (uint8_t)expire};
+		int rc = rte_ring_sp_enqueue_elem(app->lc[w].ctl_in, &it, sizeof(it));
+		assert(rc == 0);
+		(void)rc;
+		sent++;
+	}
+	int rc = collect(c, sent, res, wait);
+	if (rc == 0)
+		rc = wait_durable(c, wait);
+	if (rc == -ETIMEDOUT || rc == -ESHUTDOWN)
+		return ctl_wire_error("unavailable", "%s", rc == -ESHUTDOWN ? "the dataplane is stopping"
+									   : "workers or storage did not answer in time");
+	if (rc)
+		return storage_error(rc, expire ? "expire" : "release");
+	json_t *out = json_array();
+	unsigned done = 0, busy = 0, unavail = 0;
+	for (size_t i = 0; i < n; i++) {
+		busy += res[i] == DP_END_BUSY;
+		unavail += res[i] == DP_END_UNAVAILABLE;
+		done += res[i] == DP_END_EXPIRED || res[i] == DP_END_RELEASED;
+		json_array_append_new(out, json_string(dp_end_result_name(res[i])));
+	}
+	if (unavail || busy) {
+		/* The others are done and durable; a retry answers them "ended". */
+		json_decref(out);
+		return unavail ? ctl_wire_error("unavailable", "storage has failed; %u of %zu holds ended", done, n)
+			       : ctl_wire_error("busy", "%u of %zu holds met a full log ring; %u ended; retry", busy, n,
+						done);
+	}
+	if (done)
+		fprintf(stderr, "stampede-dataplane: operator %s: %u of %zu holds\n", expire ? "expire" : "release",
+			done, n);
+	return json_pack("{s:b, s:o}", "ok", 1, "results", out);
+}
+
+/* ---- dispatch ---- */
+
+static json_t *dispatch(struct dpa_control *c, const json_t *req)
+{
+	struct dpa_app *app = c->app;
+	json_t *cmdv = json_object_get(req, "cmd");
+	if (!json_is_string(cmdv))
+		return ctl_wire_error("bad_request", "cmd: %s", cmdv ? "expected a string" : "missing");
+	const char *cmd = json_string_value(cmdv);
+	if (strcmp(cmd, "hello") == 0)
+		return dpa_json_hello(app);
+	if (strcmp(cmd, "events") == 0)
+		return dpa_json_events(app, app_now_ms(app));
+	if (strcmp(cmd, "status") == 0) {
+		json_t *err = NULL;
+		long long ev = 0;
+		if (ctl_wire_get_int(req, "event", 0, 1, UINT32_MAX, &ev, &err) == -EINVAL)
+			return err;
+		int rc;
+		json_t *r = dpa_json_status(app, (uint32_t)ev, app_now_ms(app), &rc);
+		return rc == -ENOENT ? ctl_wire_error("not_found", "event %lld is not loaded", ev) : r;
+	}
+	if (strcmp(cmd, "load") == 0)
+		return cmd_load(c, req);
+	if (strcmp(cmd, "sale") == 0 || strcmp(cmd, "set") == 0 || strcmp(cmd, "expire") == 0 ||
+	    strcmp(cmd, "release") == 0) {
+		int failed = st_env_failed(app->env);
+		if (failed)
+			return ctl_wire_error("unavailable", "storage has failed (%s): changes refused",
+					      st_strerror(failed));
+		if (strcmp(cmd, "sale") == 0)
+			return cmd_sale(c, req);
+		if (strcmp(cmd, "set") == 0)
+			return cmd_set(c, req);
+		return cmd_end_holds(c, req, strcmp(cmd, "expire") == 0);
+	}
+	return ctl_wire_error("unknown_command", "cmd \"%.64s\" is not a dataplane command", cmd);
+}
+
+/* Serve one readable connection: one request, one reply. Returns 0 to keep
+ * it, -1 to close it. */
+static int serve(struct dpa_control *c, int fd)
+{
+	json_t *req = NULL;
+	int rc = ctl_wire_recv(fd, CTL_RECV_TIMEOUT_MS, &req);
+	if (rc == -ECONNRESET)
+		return -1; /* the peer closed */
+	if (rc) {
+		fprintf(stderr, "stampede-dataplane: control connection dropped: %s\n", strerror(-rc));
+		return -1;
+	}
+	urcu_qsbr_thread_online();
+	json_t *reply = dispatch(c, req);
+	urcu_qsbr_thread_offline();
+	json_decref(req);
+	if (!reply)
+		reply = ctl_wire_error("unavailable", "out of memory");
+	rc = reply ? ctl_wire_send(fd, reply) : -ENOMEM;
+	json_decref(reply);
+	return rc ? -1 : 0;
+}
+
+static void *control_main(void *arg)
+{
+	struct dpa_control *c = arg;
+	urcu_qsbr_register_thread();
+	urcu_qsbr_thread_offline();
+	while (!atomic_load(&c->stop)) {
+		struct pollfd pf[1 + DPA_CTL_CLIENTS_MAX];
+		int slot_of[1 + DPA_CTL_CLIENTS_MAX];
+		nfds_t n = 0;
+		pf[n++] = (struct pollfd){.fd = c->lfd, .events = POLLIN};
+		for (int i = 0; i < DPA_CTL_CLIENTS_MAX; i++)
+			if (c->fds[i] >= 0) {
+				slot_of[n] = i;
+				pf[n++] = (struct pollfd){.fd = c->fds[i], .events = POLLIN};
+			}
+		if (poll(pf, n, CTL_POLL_MS) <= 0)
+			continue;
+		for (nfds_t k = 1; k < n; k++) {
+			if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			int i = slot_of[k];
+			if (serve(c, c->fds[i]) != 0) {
+				close(c->fds[i]);
+				c->fds[i] = -1;
+			}
+		}
+		if (pf[0].revents & POLLIN) {
+			int fd = accept4(c->lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd < 0)
+				continue;
+			int i = 0;
+			while (i < DPA_CTL_CLIENTS_MAX && c->fds[i] >= 0)
+				i++;
+			if (i == DPA_CTL_CLIENTS_MAX) {
+				json_t *e = ctl_wire_error("busy", "%d control connections open already",
+							   DPA_CTL_CLIENTS_MAX);
+				if (e)
+					ctl_wire_send(fd, e);
+				json_decref(e);
+				close(fd);
+			} else {
+				c->fds[i] = fd;
+			}
+		}
+	}
+	urcu_qsbr_thread_online();
+	urcu_qsbr_unregister_thread();
+	return NULL;
+}
+
+int dpa_control_start(struct dpa_app *app)
+{
+	app->ctl = NULL;
+	if (strcmp(app->set.control_socket, "none") == 0)
+		return 0;
+	struct dpa_control *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->app = app;
+	for (int i = 0; i < DPA_CTL_CLIENTS_MAX; i++)
+		c->fds[i] = -1;
+	snprintf(c->path, sizeof(c->path), "%s", app->set.control_socket);
+	c->lfd = ctl_wire_listen(c->path);
+	if (c->lfd < 0) {
+		int rc = c->lfd;
+		free(c);
+		return rc;
+	}
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	cpu_set_t spare;
+	dpa_spare_cpus(&spare);
+	if (CPU_COUNT(&spare) > 0)
+		pthread_attr_setaffinity_np(&attr, sizeof(spare), &spare);
+	int rc = pthread_create(&c->thread, &attr, control_main, c);
+	pthread_attr_destroy(&attr);
+	if (rc) {
+		close(c->lfd);
+		unlink(c->path);
+		free(c);
+		return -rc;
+	}
+	pthread_setname_np(c->thread, "dpa_control");
+	app->ctl = c;
+	printf("stampede-dataplane: control socket %s\n", c->path);
+	return 0;
+}
+
+void dpa_control_stop(struct dpa_app *app)
+{
+	struct dpa_control *c = app->ctl;
+	if (!c)
+		return;
+	atomic_store(&c->stop, 1);
+	pthread_join(c->thread, NULL);
+	for (int i = 0; i < DPA_CTL_CLIENTS_MAX; i++)
+		if (c->fds[i] >= 0)
+			close(c->fds[i]);
+	close(c->lfd);
+	unlink(c->path);
+	free(c);
+	app->ctl = NULL;
+}
