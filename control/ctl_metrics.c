@@ -254,7 +254,8 @@ void ctl_metrics_publish(struct ctl_metrics *m, const struct ctl_app *app)
 	FILE *f = open_memstream(&text, &len);
 	if (f == NULL)
 		return;
-	const json_t *st = app->last_status;
+	/* Dataplane figures only while it answers: stale ones would mislead. */
+	const json_t *st = ctl_dp_up(&app->dp) ? app->last_status : NULL;
 	if (st != NULL) {
 		ctl_prom_events(f, json_object_get(st, "events"));
 		ctl_prom_histogram(f, "stampede_request_latency_seconds",
@@ -271,7 +272,7 @@ void ctl_metrics_publish(struct ctl_metrics *m, const struct ctl_app *app)
 		"# TYPE stampede_holds_expired_total counter\nstampede_holds_expired_total %llu\n"
 		"# HELP stampede_control_up 1 while the dataplane answers stampede-control.\n"
 		"# TYPE stampede_control_up gauge\nstampede_control_up %d\n",
-		(unsigned long long)app->expired_total, st != NULL && ctl_dp_up(&app->dp) ? 1 : 0);
+		(unsigned long long)app->expired_total, st != NULL ? 1 : 0);
 	if (fclose(f) != 0) {
 		free(text);
 		return;
