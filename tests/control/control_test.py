@@ -102,7 +102,8 @@ def connectable(path):
 
 
 def start_fake():
-    p = track(subprocess.Popen([FAKE, "--socket", DP_SOCK, "--data", DATA, "--record", RECORD]))
+    log = open(os.path.join(WORK, "fake.log"), "a")
+    p = track(subprocess.Popen([FAKE, "--socket", DP_SOCK, "--data", DATA, "--record", RECORD], stderr=log))
     wait_for(lambda: connectable(DP_SOCK), 10, "fake dataplane socket")
     return p
 
@@ -422,14 +423,24 @@ if __name__ == "__main__":
         traceback.print_exc()
         FAILS.append("exception: %r" % e)
     finally:
+        # SIGTERM first, so sanitizer builds report leaks at exit.
         for p in PROCS:
             if p.poll() is None:
-                p.kill()
-                p.wait()
+                p.terminate()
+                try:
+                    check(p.wait(10) == 0, "pid %d: exit status after SIGTERM" % p.pid)
+                except subprocess.TimeoutExpired:
+                    check(False, "pid %d: still running 10 s after SIGTERM" % p.pid)
+                    p.kill()
+                    p.wait()
+    for name in ("control.log", "fake.log"):
+        path = os.path.join(WORK, name)
+        text = open(path, errors="replace").read() if os.path.exists(path) else ""
+        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            check(bad not in text, "%s reports %s" % (name, bad))
+        if FAILS and text:
+            print("--- %s:\n%s" % (name, text))
     if FAILS:
-        log = os.path.join(WORK, "control.log")
-        if os.path.exists(log):
-            print("--- stampede-control log:\n" + open(log).read())
         print("%s: %d check(s) failed" % (SCENARIO, len(FAILS)))
         sys.exit(1)
     print("%s: ok" % SCENARIO)

@@ -66,7 +66,8 @@ static struct st_record t_hold(uint64_t id, uint32_t event, uint32_t part, uint8
 	r.time_ms = created_ms;
 	r.expiry_ms = expiry_ms;
 	r.n_items = (uint8_t)n;
-	memcpy(r.items, items, n * sizeof(*items));
+	if (n > 0)
+		memcpy(r.items, items, n * sizeof(*items));
 	return r;
 }
 
