@@ -29,10 +29,11 @@ static json_t *ctl_forward(struct ctl_app *app, json_t *req, int timeout_ms)
 	return rc == 0 ? reply : ctl_unreachable(app);
 }
 
-/* The ledger, synced now; NULL and *err_reply when the data directory is unreadable. */
+/* The ledger, synced now; NULL and *err_reply when the data directory is
+ * unreadable or the log cannot be followed to its end. */
 static struct ctl_ledger *ctl_fresh_ledger(struct ctl_app *app, json_t **err_reply)
 {
-	if (!ctl_ledger_sync(app)) {
+	if (!ctl_ledger_sync(app) || app->ledger_stuck) {
 		*err_reply = ctl_wire_error("unavailable", "the data directory %s cannot be read: %s", app->data_dir,
 					    app->ledger_err);
 		return NULL;

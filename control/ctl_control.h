@@ -68,6 +68,7 @@ struct ctl_app {
 	struct ctl_dp dp;
 	struct ctl_ledger *ledger; /* NULL until the data directory can be opened */
 	char ledger_err[CTL_ERR_BYTES]; /* the last ledger error logged (logged once until it changes) */
+	bool ledger_stuck;              /* the last follow failed: the ledger is behind the log */
 	int listen_fd;
 	int clients[CTL_CLIENTS_MAX]; /* -1: free */
 	json_t *last_status;          /* the last dataplane status (NULL while down) */
@@ -105,7 +106,8 @@ bool ctl_dp_up(const struct ctl_dp *dp);
 
 /* ---- ctl_sweep.c ---- */
 /* Open the ledger if needed, follow it and refresh event definitions; logs
- * each distinct error once. Returns true when the ledger is usable. */
+ * each distinct error once. Returns true when the ledger is open (it may be
+ * stuck behind a batch it cannot apply: ledger_stuck). */
 bool ctl_ledger_sync(struct ctl_app *app);
 /* One sweep: ledger sync, then `expire` for due holds (when the dataplane is up). */
 void ctl_sweep(struct ctl_app *app);

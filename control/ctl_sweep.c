@@ -39,6 +39,7 @@ bool ctl_ledger_sync(struct ctl_app *app)
 	char err2[CTL_ERR_BYTES] = "";
 	int ev = ctl_ledger_refresh_events(app->ledger, err, sizeof(err));
 	long long n = ctl_ledger_follow(app->ledger, err2, sizeof(err2));
+	app->ledger_stuck = n < 0;
 	if (n < 0)
 		ctl_ledger_note(app, (int)n, err2);
 	else

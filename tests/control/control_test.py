@@ -4,7 +4,7 @@
 Runs stampede-control against tests/control/fake_dataplane (the LMDB writer
 and dataplane socket) in WORKDIR. Every pid started is appended to
 WORKDIR/pids so control_test.sh's trap can end it even if this script dies.
-Scenarios: expiry, release, restart, unreachable, metrics, garbage.
+Scenarios: expiry, release, restart, unreachable, metrics, garbage, nodata.
 Exit 0 when every check passed; each failure prints one FAIL line.
 """
 import json
@@ -412,7 +412,21 @@ def sc_garbage():
     check(records() == [], "garbage reached the dataplane: %s" % records())
 
 
-SCENARIOS = {"expiry": sc_expiry, "release": sc_release, "restart": sc_restart, "unreachable": sc_unreachable,
+def sc_nodata():
+    """Started before the dataplane ever ran: it serves, then picks everything up."""
+    start_ctl()
+    r = call(CTL_SOCK, {"cmd": "holds"})
+    check(not r["ok"] and r["error"] == "unavailable" and "data.mdb" in r["message"], "holds without data: %s" % r)
+    r = call(CTL_SOCK, {"cmd": "status"})
+    check(not r["ok"] and r["error"] == "unreachable", "status without a dataplane: %s" % r)
+    start_fake()
+    h, _ = hold(300, items=(2,))
+    wait_for(lambda: expires_of(h), 5, "hold expired once the data directory appeared")
+    r = call(CTL_SOCK, {"cmd": "holds"})
+    check(r["ok"] and r["total"] == 0, "holds after the expiry: %s" % r)
+
+
+SCENARIOS = {"nodata": sc_nodata, "expiry": sc_expiry, "release": sc_release, "restart": sc_restart, "unreachable": sc_unreachable,
              "metrics": sc_metrics, "garbage": sc_garbage}
 
 if __name__ == "__main__":
