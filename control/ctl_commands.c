@@ -13,6 +13,7 @@
 
 #include "control/ctl_control.h"
 
+/* The `unreachable` reply naming the dataplane socket. */
 static json_t *ctl_unreachable(const struct ctl_app *app)
 {
 	return ctl_wire_error("unreachable", "the dataplane socket %s does not answer", app->dp.path);
@@ -64,6 +65,7 @@ static json_t *ctl_check_known(const struct ctl_ledger *l, uint32_t event_id, ui
 
 /* ---- status ---------------------------------------------------------------------- */
 
+/* status {event?}: the dataplane's status plus rates, waiting-room fields and `control`. */
 static json_t *ctl_cmd_status(struct ctl_app *app, const json_t *req)
 {
 	json_t *err = NULL;
@@ -112,6 +114,7 @@ static json_t *ctl_cmd_status(struct ctl_app *app, const json_t *req)
 
 /* ---- load, sale, set --------------------------------------------------------------- */
 
+/* load {name, inventory}: forwarded, then the ledger re-reads definitions. */
 static json_t *ctl_cmd_load(struct ctl_app *app, const json_t *req)
 {
 	const json_t *name = json_object_get(req, "name");
@@ -126,6 +129,7 @@ static json_t *ctl_cmd_load(struct ctl_app *app, const json_t *req)
 	return reply;
 }
 
+/* open/pause/close {event}: forwarded as `sale` with action (a static string). */
 static json_t *ctl_cmd_sale(struct ctl_app *app, const json_t *req, const char *action)
 {
 	json_t *err = NULL;
@@ -136,6 +140,7 @@ static json_t *ctl_cmd_sale(struct ctl_app *app, const json_t *req, const char *
 			   CTL_DP_TIMEOUT_MS);
 }
 
+/* set {event, max_active_shoppers?, admission_per_s?}: at least one value, 0..CTL_SET_VALUE_MAX. */
 static json_t *ctl_cmd_set(struct ctl_app *app, const json_t *req)
 {
 	json_t *err = NULL;
@@ -196,6 +201,7 @@ struct ctl_holds_out {
 	size_t limit;
 };
 
+/* One `holds` row into ctx (struct ctl_holds_out), counting all, keeping `limit`. */
 static int ctl_holds_row(void *ctx, const struct ctl_hold *h)
 {
 	struct ctl_holds_out *o = ctx;
@@ -217,6 +223,7 @@ static int ctl_holds_row(void *ctx, const struct ctl_hold *h)
 	return 0;
 }
 
+/* holds {event?, section?, older_than_ms?, limit?}: live holds from the ledger. */
 static json_t *ctl_cmd_holds(struct ctl_app *app, const json_t *req)
 {
 	struct ctl_hold_filter f;
@@ -244,6 +251,7 @@ struct ctl_ids {
 	size_t n, cap;
 };
 
+/* Collect a hold id into ctx (struct ctl_ids). 0 or -ENOMEM. */
 static int ctl_ids_add(void *ctx, const struct ctl_hold *h)
 {
 	struct ctl_ids *s = ctx;
@@ -290,6 +298,8 @@ static int ctl_release_chunk(struct ctl_app *app, const uint64_t *ids, size_t n,
 	return 0;
 }
 
+/* release-holds {event | all, section?, older_than_ms?}: select from the
+ * ledger, send `release` in chunks, count what the dataplane answered. */
 static json_t *ctl_cmd_release_holds(struct ctl_app *app, const json_t *req)
 {
 	const json_t *all = json_object_get(req, "all");
@@ -349,6 +359,7 @@ static json_t *ctl_cmd_release_holds(struct ctl_app *app, const json_t *req)
 
 /* ---- export ----------------------------------------------------------------------------- */
 
+/* One export row as JSON appended to ctx (a JSON array). 0 or -ENOMEM. */
 static int ctl_export_row_json(void *ctx, const struct ctl_export_row *r)
 {
 	json_t *arr = ctx;
@@ -368,6 +379,7 @@ static int ctl_export_row_json(void *ctx, const struct ctl_export_row *r)
 	return 0;
 }
 
+/* export {event?}: one row per ticket of every order in the durable log. */
 static json_t *ctl_cmd_export(struct ctl_app *app, const json_t *req)
 {
 	json_t *err = NULL;
@@ -389,6 +401,7 @@ static json_t *ctl_cmd_export(struct ctl_app *app, const json_t *req)
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
+/* Dispatch one request (any JSON object) by its `cmd`. */
 json_t *ctl_handle(struct ctl_app *app, const json_t *req)
 {
 	const json_t *cmd = json_object_get(req, "cmd");

@@ -7,7 +7,6 @@
  */
 #define _GNU_SOURCE 1
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -15,30 +14,7 @@
 
 #include "control/ctl_control.h"
 
-uint64_t ctl_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-uint64_t ctl_wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-void ctl_log(const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "stampede-control: %s\n", line);
-}
-
+/* A connection that is down and may be tried at once; path must outlive dp. */
 void ctl_dp_init(struct ctl_dp *dp, const char *path)
 {
 	memset(dp, 0, sizeof(*dp));
@@ -47,6 +23,7 @@ void ctl_dp_init(struct ctl_dp *dp, const char *path)
 	dp->backoff_ms = CTL_DP_BACKOFF_MIN_MS;
 }
 
+/* Whether the connection is open. */
 bool ctl_dp_up(const struct ctl_dp *dp)
 {
 	return dp->fd >= 0;
@@ -66,6 +43,7 @@ static void ctl_dp_down(struct ctl_dp *dp, const char *why)
 	dp->next_try_ms = ctl_mono_ms() + dp->backoff_ms;
 }
 
+/* Close without scheduling a reconnect (at exit). */
 void ctl_dp_close(struct ctl_dp *dp)
 {
 	if (dp->fd >= 0)
@@ -112,6 +90,7 @@ static int ctl_dp_connect(struct ctl_dp *dp)
 	return 0;
 }
 
+/* One request/reply; see ctl_control.h. req is not stolen. */
 int ctl_dp_call(struct ctl_dp *dp, json_t *req, int timeout_ms, json_t **reply)
 {
 	*reply = NULL;

@@ -23,8 +23,10 @@
 #define CTL_LEDGER_DB_EVENTS "events"
 #define CTL_LEDGER_MAXDBS 8
 #define CTL_LEDGER_FILE_MODE 0640
+#define CTL_LEDGER_PATH_BYTES 4096 /* dir + "/data.mdb" */
 
 static void ctl_ledger_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* printf into err (errlen bytes); err may be NULL (nothing written). */
 static void ctl_ledger_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (err == NULL || errlen == 0)
@@ -88,7 +90,7 @@ int ctl_ledger_open(const char *dir, struct ctl_ledger **out, char *err, size_t 
 		ctl_ledger_errf(err, errlen, "no data directory given");
 		return -EINVAL;
 	}
-	char path[4096];
+	char path[CTL_LEDGER_PATH_BYTES];
 	struct stat st;
 	if (snprintf(path, sizeof(path), "%s/data.mdb", dir) >= (int)sizeof(path)) {
 		ctl_ledger_errf(err, errlen, "data directory path too long");
@@ -120,6 +122,10 @@ int ctl_ledger_open(const char *dir, struct ctl_ledger **out, char *err, size_t 
 		ctl_ledger_close(l);
 		return ctl_ledger_mdb_err(rc);
 	}
+	int dead = 0;
+	(void)mdb_reader_check(l->mdb, &dead); /* best effort: a failure only leaves stale slots */
+	if (dead > 0)
+		ctl_ledger_errf(err, errlen, "cleared %d reader slot(s) of dead processes", dead);
 	rc = ctl_ledger_open_dbs(l, err, errlen);
 	if (rc != 0) {
 		ctl_ledger_close(l);
@@ -129,6 +135,7 @@ int ctl_ledger_open(const char *dir, struct ctl_ledger **out, char *err, size_t 
 	return 0;
 }
 
+/* Close the environment and free every table; l may be NULL. */
 void ctl_ledger_close(struct ctl_ledger *l)
 {
 	if (l == NULL)
@@ -150,6 +157,8 @@ struct ctl_ledger_scan {
 	bool zero_id;
 };
 
+/* First pass over a batch: count holds and confirms, refuse hold id 0. ctx is
+ * a struct ctl_ledger_scan. */
 static int ctl_ledger_scan_cb(void *ctx, const struct st_record *rec)
 {
 	struct ctl_ledger_scan *s = ctx;
@@ -308,6 +317,7 @@ long long ctl_ledger_follow(struct ctl_ledger *l, char *err, size_t errlen)
 	return (long long)(l->stats.records - before);
 }
 
+/* Copy the counters; l and out non-NULL. */
 void ctl_ledger_stats(const struct ctl_ledger *l, struct ctl_ledger_stats *out)
 {
 	assert(l != NULL && out != NULL);
@@ -317,11 +327,13 @@ void ctl_ledger_stats(const struct ctl_ledger *l, struct ctl_ledger_stats *out)
 	out->events = l->n_events;
 }
 
+/* Whether hold_id is live; l non-NULL, any id. */
 bool ctl_ledger_hold_live(const struct ctl_ledger *l, uint64_t hold_id)
 {
 	return ctl_lt_get(&l->lt, hold_id) != NULL;
 }
 
+/* Due holds into ids (max entries); see ctl_ledger.h. */
 size_t ctl_ledger_due(struct ctl_ledger *l, uint64_t now_ms, uint64_t *ids, size_t max)
 {
 	assert(l != NULL && (ids != NULL || max == 0));
@@ -330,6 +342,7 @@ size_t ctl_ledger_due(struct ctl_ledger *l, uint64_t now_ms, uint64_t *ids, size
 
 /* ---- live-hold queries ----------------------------------------------------- */
 
+/* Whether live hold h passes filter f (NULL: every hold). */
 static bool ctl_ledger_match(const struct ctl_hold *h, const struct ctl_hold_filter *f)
 {
 	if (f == NULL)
@@ -343,6 +356,7 @@ static bool ctl_ledger_match(const struct ctl_hold *h, const struct ctl_hold_fil
 	return true;
 }
 
+/* qsort order of hold pointers: created_ms, then hold_id. */
 static int ctl_ledger_hold_cmp(const void *a, const void *b)
 {
 	const struct ctl_hold *x = *(const struct ctl_hold *const *)a;

@@ -116,7 +116,9 @@ struct ctl_ledger_stats {
 /*
  * Open the LMDB environment in dir read-only. Reads nothing yet: call
  * ctl_ledger_refresh_events() and ctl_ledger_follow(). dir must be non-NULL.
- * Errors: -EINVAL (dir empty), -ENOENT (no environment there yet, or its
+ * Reader slots left by dead processes (a killed stampede-control) are
+ * cleared (mdb_reader_check) so they do not pin old pages.
+ * Errors: -EINVAL (dir empty or longer than 4000 bytes), -ENOENT (no environment there yet, or its
  * `log`/`events` database does not exist yet: the dataplane has never run
  * on it), -EACCES, -ENOMEM, or an LMDB code (MDB_INVALID, MDB_VERSION_MISMATCH,
  * ...). On error *out is NULL and nothing is left open.

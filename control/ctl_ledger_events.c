@@ -18,6 +18,7 @@
 
 #define CTL_LE_DECODE_ERR_BYTES 160
 
+/* Free one entry's definition, bytes and part index; e non-NULL. */
 static void ctl_le_event_clear(struct ctl_le_event *e)
 {
 	dp_event_def_free(e->def);
@@ -26,6 +27,7 @@ static void ctl_le_event_clear(struct ctl_le_event *e)
 	memset(e, 0, sizeof(*e));
 }
 
+/* Free every known event; l non-NULL. */
 void ctl_le_free_all(struct ctl_ledger *l)
 {
 	for (unsigned i = 0; i < l->n_events; i++)
@@ -49,6 +51,7 @@ const struct ctl_le_event *ctl_le_find(const struct ctl_ledger *l, uint32_t even
 	return NULL;
 }
 
+/* bsearch/qsort order of parts by part_id. */
 static int ctl_le_part_cmp(const void *a, const void *b)
 {
 	const struct ctl_le_part *x = a, *y = b;
@@ -73,6 +76,7 @@ static int ctl_le_index_parts(const struct dp_event_def *def, struct ctl_le_part
 	return 0;
 }
 
+/* Part part_id of event e (e may be NULL: no event), or NULL. */
 static const struct ctl_le_part *ctl_le_part_find(const struct ctl_le_event *e, uint32_t part_id)
 {
 	if (e == NULL)
@@ -226,12 +230,14 @@ int ctl_ledger_refresh_events(struct ctl_ledger *l, char *err, size_t errlen)
 	return first != 0 ? first : (int)l->n_events;
 }
 
+/* Decoded definition of event_id, or NULL; l non-NULL. */
 const struct dp_event_def *ctl_ledger_event(const struct ctl_ledger *l, uint32_t event_id)
 {
 	const struct ctl_le_event *e = ctl_le_find(l, event_id);
 	return e ? e->def : NULL;
 }
 
+/* Name of a section or GA type, or NULL when unknown; l non-NULL. */
 const char *ctl_ledger_part_name(const struct ctl_ledger *l, uint32_t event_id, uint32_t part_id)
 {
 	const struct ctl_le_event *e = ctl_le_find(l, event_id);

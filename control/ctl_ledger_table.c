@@ -51,6 +51,8 @@ static int ctl_lt_rehash(struct ctl_lt *t, size_t new_cap)
 	return 0;
 }
 
+/* Grow *arr (of *cap elements of elem bytes) to hold need, doubling from
+ * min. 0 or -ENOMEM (the array is unchanged). */
 static int ctl_lt_grow_array(void **arr, size_t *cap, size_t need, size_t elem, size_t min)
 {
 	if (need <= *cap)
@@ -91,6 +93,7 @@ int ctl_lt_reserve(struct ctl_lt *t, size_t more, size_t more_orders)
 	return rc;
 }
 
+/* Heap order: earlier at_ms first, then lower hold id. */
 static bool ctl_lt_due_less(const struct ctl_lt_due *a, const struct ctl_lt_due *b)
 {
 	return a->at_ms < b->at_ms || (a->at_ms == b->at_ms && a->hold_id < b->hold_id);
@@ -160,6 +163,7 @@ bool ctl_lt_put(struct ctl_lt *t, const struct ctl_hold *h)
 	return replaced;
 }
 
+/* The live hold hold_id, or NULL (also for id 0 and an empty table). */
 const struct ctl_hold *ctl_lt_get(const struct ctl_lt *t, uint64_t hold_id)
 {
 	if (t->cap == 0 || hold_id == 0)
@@ -199,6 +203,7 @@ bool ctl_lt_del(struct ctl_lt *t, uint64_t hold_id, struct ctl_hold *out)
 	return true;
 }
 
+/* Append o; ctl_lt_reserve must have made room. */
 void ctl_lt_order(struct ctl_lt *t, const struct ctl_order *o)
 {
 	assert(t->orders_n < t->orders_cap);
@@ -226,6 +231,7 @@ size_t ctl_lt_due(struct ctl_lt *t, uint64_t now_ms, uint64_t *ids, size_t max)
 	return n;
 }
 
+/* Free the tables and zero t; t non-NULL. */
 void ctl_lt_free(struct ctl_lt *t)
 {
 	free(t->slots);

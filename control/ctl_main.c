@@ -27,6 +27,7 @@
 
 static volatile sig_atomic_t ctl_stop_signal;
 
+/* SIGINT/SIGTERM handler: remember the signal; the loop stops. */
 static void ctl_on_signal(int sig)
 {
 	ctl_stop_signal = sig;
@@ -49,6 +50,7 @@ static const struct ctl_opt ctl_opts[] = {
 	{"help", NULL, NULL, "this text"},
 };
 
+/* Print the options table to f. */
 static void ctl_usage(FILE *f)
 {
 	fprintf(f, "usage: stampede-control [options]\n\n");
@@ -155,6 +157,8 @@ static void ctl_signals(sigset_t *wait_mask)
 	sigdelset(wait_mask, SIGTERM);
 }
 
+/* Run until a signal: status sample and sweep when due, then ppoll the
+ * listening socket and the clients until the next one is due. */
 static void ctl_loop(struct ctl_app *app, const sigset_t *wait_mask)
 {
 	uint64_t next_sweep = 0, next_status = 0;
@@ -201,6 +205,7 @@ static void ctl_loop(struct ctl_app *app, const sigset_t *wait_mask)
 	}
 }
 
+/* Parse options, take the socket and the metrics port, loop, clean up. */
 int main(int argc, char **argv)
 {
 	static struct ctl_app app;

@@ -77,6 +77,7 @@ static int ctl_metrics_parse(const char *addr, struct sockaddr_storage *ss, sock
 	return 0;
 }
 
+/* Queue a response of len bytes of body (copied) with status and type. */
 static enum MHD_Result ctl_metrics_reply(struct MHD_Connection *c, unsigned status, const char *body,
 					 size_t len, const char *type)
 {
@@ -115,6 +116,7 @@ static enum MHD_Result ctl_metrics_handler(void *cls, struct MHD_Connection *c, 
 	return ret;
 }
 
+/* Parse addr and start the daemon; see ctl_control.h. */
 int ctl_metrics_start(const char *addr, struct ctl_metrics **out, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -149,6 +151,7 @@ int ctl_metrics_start(const char *addr, struct ctl_metrics **out, char *err, siz
 	return 0;
 }
 
+/* Stop the daemon, free the snapshot; m may be NULL. */
 void ctl_metrics_stop(struct ctl_metrics *m)
 {
 	if (m == NULL)
@@ -245,6 +248,8 @@ static void ctl_prom_events(FILE *f, const json_t *events)
 	}
 }
 
+/* Render a snapshot from app (dataplane figures only while it answers)
+ * and swap it in under the lock; m may be NULL (metrics off). */
 void ctl_metrics_publish(struct ctl_metrics *m, const struct ctl_app *app)
 {
 	if (m == NULL)

@@ -11,6 +11,7 @@
 
 #include "control/ctl_control.h"
 
+/* Accept one pending connection into a free client slot, or refuse it with `busy`. */
 void ctl_server_accept(struct ctl_app *app)
 {
 	int fd = accept4(app->listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -32,12 +33,14 @@ void ctl_server_accept(struct ctl_app *app)
 	close(fd);
 }
 
+/* Close client slot i (in use). */
 static void ctl_server_drop(struct ctl_app *app, unsigned i)
 {
 	close(app->clients[i]);
 	app->clients[i] = -1;
 }
 
+/* Read one request from client slot i (in use, readable) and answer it. */
 void ctl_server_serve(struct ctl_app *app, unsigned i)
 {
 	int fd = app->clients[i];
@@ -72,6 +75,7 @@ void ctl_server_serve(struct ctl_app *app, unsigned i)
 		ctl_server_drop(app, i);
 }
 
+/* Close every client connection. */
 void ctl_server_close_all(struct ctl_app *app)
 {
 	for (unsigned i = 0; i < CTL_CLIENTS_MAX; i++)

@@ -26,6 +26,7 @@ static void ctl_ledger_note(struct ctl_app *app, int rc, const char *err)
 	}
 }
 
+/* Open (if needed), refresh definitions and follow; see ctl_control.h. */
 bool ctl_ledger_sync(struct ctl_app *app)
 {
 	char err[CTL_ERR_BYTES] = "";
@@ -34,7 +35,7 @@ bool ctl_ledger_sync(struct ctl_app *app)
 		ctl_ledger_note(app, rc, err);
 		if (rc != 0)
 			return false;
-		ctl_log("ledger %s: opened read-only", app->data_dir);
+		ctl_log("ledger %s: opened read-only%s%s", app->data_dir, err[0] ? "; " : "", err);
 	}
 	char err2[CTL_ERR_BYTES] = "";
 	int ev = ctl_ledger_refresh_events(app->ledger, err, sizeof(err));
@@ -84,6 +85,8 @@ static bool ctl_expire_chunk(struct ctl_app *app, const uint64_t *ids, size_t n)
 	return true;
 }
 
+/* One sweep: sync the ledger, then send due holds in `expire` messages
+ * (at most CTL_EXPIRE_MSGS_PER_SWEEP_MAX) while the dataplane answers. */
 void ctl_sweep(struct ctl_app *app)
 {
 	app->sweeps++;
@@ -158,6 +161,7 @@ double ctl_rate(const struct ctl_app *app, uint32_t event_id, uint64_t requests,
 	return 0.0;
 }
 
+/* Fetch and keep the dataplane status; a sample for requests_per_s. */
 void ctl_status_tick(struct ctl_app *app)
 {
 	json_t *req = json_pack("{s:s}", "cmd", "status");

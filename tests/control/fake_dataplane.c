@@ -57,11 +57,13 @@ static uint64_t started_ms, status_calls;
 static const char *data_dir;
 static volatile sig_atomic_t stop;
 
+/* SIGINT/SIGTERM: stop the loop. */
 static void on_signal(int sig)
 {
 	stop = sig;
 }
 
+/* Unix milliseconds. */
 static uint64_t wall_ms(void)
 {
 	struct timespec ts;
@@ -69,6 +71,7 @@ static uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* The hold with this id, or NULL (linear: tests hold few). */
 static struct fake_hold *find(uint64_t id)
 {
 	for (unsigned i = 0; i < n_holds; i++)
@@ -117,6 +120,7 @@ static int push_durable(const struct st_record *r)
 	return 0;
 }
 
+/* A status reply in the contract's shape; requests grow by 10 a call. */
 static json_t *status_reply(void)
 {
 	status_calls++;
@@ -184,6 +188,7 @@ static json_t *end_holds(const json_t *req, int is_release)
 	return json_pack("{s:b,s:o}", "ok", 1, "results", results);
 }
 
+/* test_hold: log a HOLD record and answer its id once durable. */
 static json_t *test_hold(const json_t *req)
 {
 	if (n_holds == FAKE_HOLDS_MAX)
@@ -214,6 +219,7 @@ static json_t *test_hold(const json_t *req)
 	return json_pack("{s:b,s:I,s:I}", "ok", 1, "hold_id", (json_int_t)r.hold_id, "expiry_ms", (json_int_t)r.expiry_ms);
 }
 
+/* test_confirm {hold, order}: log a CONFIRM of a live hold. */
 static json_t *test_confirm(const json_t *req)
 {
 	struct fake_hold *h = find((uint64_t)json_integer_value(json_object_get(req, "hold")));
@@ -230,6 +236,7 @@ static json_t *test_confirm(const json_t *req)
 	return ctl_wire_ok();
 }
 
+/* Answer one request. */
 static json_t *handle(const json_t *req)
 {
 	const char *cmd = json_string_value(json_object_get(req, "cmd"));
@@ -267,6 +274,7 @@ static json_t *handle(const json_t *req)
 	return ctl_wire_error("unknown_command", "%s", cmd);
 }
 
+/* Open storage, replay, serve until a signal. */
 int main(int argc, char **argv)
 {
 	const char *sock = NULL, *rec_path = NULL;

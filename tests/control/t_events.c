@@ -23,6 +23,7 @@ static int t_put(struct st_env *env, const struct dp_event_def *def)
 	return rc;
 }
 
+/* Store the two events of t_events.h (static definitions that pass dp_event_def_check). */
 int t_events_store(struct st_env *env)
 {
 	static struct dp_tier_def arena_tiers[] = {{1, "Stalls", 4500}, {2, "Circle", 3000}};

@@ -46,12 +46,14 @@ struct t_write {
 	int events; /* 1: store t_events; 2: store event 1 as garbage */
 };
 
+/* Sleep T_NAP_NS. */
 static void t_nap(void)
 {
 	struct timespec ts = {0, T_NAP_NS};
 	nanosleep(&ts, NULL);
 }
 
+/* A HOLD record as the dataplane writes it; items has n (<= ST_HOLD_ITEMS_MAX) entries, may be NULL when n is 0. */
 static struct st_record t_hold(uint64_t id, uint32_t event, uint32_t part, uint8_t kind, uint64_t client,
 			       uint64_t created_ms, uint64_t expiry_ms, unsigned n, const uint32_t *items)
 {
@@ -112,6 +114,7 @@ static int t_child(const char *dir, const struct t_write *w)
 	return 0;
 }
 
+/* Run t_child in a forked process and assert it exited 0. */
 static void t_write_child(const char *dir, const struct t_write *w)
 {
 	fflush(NULL);
@@ -154,6 +157,7 @@ static int t_raw_child(const char *dir, const void *val, size_t len)
 	return 0;
 }
 
+/* Run t_raw_child in a forked process and assert it exited 0. */
 static void t_write_raw(const char *dir, const void *val, size_t len)
 {
 	fflush(NULL);
@@ -169,12 +173,14 @@ static void t_write_raw(const char *dir, const void *val, size_t len)
 
 /* ---- fixture ----------------------------------------------------------------- */
 
+/* nftw callback: remove one entry. */
 static int t_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb, (void)flag, (void)ftw;
 	return remove(path);
 }
 
+/* A fresh temp directory per test. */
 static int t_setup(void **state)
 {
 	struct t_fix *f = calloc(1, sizeof(*f));
@@ -189,6 +195,7 @@ static int t_setup(void **state)
 	return 0;
 }
 
+/* Close the ledger (if open) and remove the directory. */
 static int t_teardown(void **state)
 {
 	struct t_fix *f = *state;
@@ -198,6 +205,7 @@ static int t_teardown(void **state)
 	return 0;
 }
 
+/* Open the ledger or fail the test with its message. */
 static void t_open(struct t_fix *f)
 {
 	int rc = ctl_ledger_open(f->dir, &f->l, f->err, sizeof(f->err));
@@ -205,6 +213,7 @@ static void t_open(struct t_fix *f)
 		fail_msg("ctl_ledger_open: %d %s", rc, f->err);
 }
 
+/* Follow, failing the test on an error; the records applied. */
 static long long t_follow(struct t_fix *f)
 {
 	long long n = ctl_ledger_follow(f->l, f->err, sizeof(f->err));
@@ -219,6 +228,7 @@ struct t_ids {
 	unsigned n;
 };
 
+/* ctl_ledger_holds callback: keep ids and copies in a struct t_ids. */
 static int t_collect(void *ctx, const struct ctl_hold *h)
 {
 	struct t_ids *c = ctx;
@@ -229,6 +239,7 @@ static int t_collect(void *ctx, const struct ctl_hold *h)
 	return 0;
 }
 
+/* Live holds matching (event, part, older_than_ms) at T_NOW_MS. */
 static struct t_ids t_live(struct t_fix *f, uint32_t event, uint32_t part, uint64_t older_than_ms)
 {
 	struct t_ids c;
@@ -246,6 +257,7 @@ struct t_rows {
 	unsigned n;
 };
 
+/* ctl_ledger_export callback: keep rows and copies of their strings. */
 static int t_collect_row(void *ctx, const struct ctl_export_row *r)
 {
 	struct t_rows *c = ctx;
@@ -267,6 +279,8 @@ static int t_collect_row(void *ctx, const struct ctl_export_row *r)
 #define H_RELEASED 0x0000000400000001ull /* arena floor seat 3; released */
 #define ORDER_ID 777ull
 
+/* Events plus six records: H_ORDERED held and confirmed, H_DUE and H_THEATRE
+ * live, H_RELEASED held and released. */
 static void t_scenario(struct t_write *w)
 {
 	memset(w, 0, sizeof(*w));
@@ -288,6 +302,7 @@ static void t_scenario(struct t_write *w)
 
 /* ---- tests ------------------------------------------------------------------------ */
 
+/* An empty directory: -ENOENT naming data.mdb, nothing open. */
 static void t_open_missing(void **state)
 {
 	struct t_fix *f = *state;
@@ -296,6 +311,7 @@ static void t_open_missing(void **state)
 	assert_non_null(strstr(f->err, "data.mdb"));
 }
 
+/* Live holds, each filter, due holds and their retry interval, stats. */
 static void t_live_filters_due(void **state)
 {
 	struct t_fix *f = *state;
@@ -353,6 +369,7 @@ static void t_live_filters_due(void **state)
 	assert_null(ctl_ledger_part_name(f->l, T_EV_ARENA, 99));
 }
 
+/* Export rows of a confirmed seat hold: rows, seat numbers, tiers, prices. */
 static void t_export_rows(void **state)
 {
 	struct t_fix *f = *state;
@@ -387,6 +404,7 @@ static void t_export_rows(void **state)
 	assert_int_equal(r.n, 0);
 }
 
+/* A second writer session is picked up by the next follow only. */
 static void t_incremental(void **state)
 {
 	struct t_fix *f = *state;
@@ -440,6 +458,7 @@ static void t_incremental(void **state)
 	assert_int_equal(st.records, 10);
 }
 
+/* A garbage definition: -EINVAL naming the event; the old one stays. */
 static void t_garbage_event(void **state)
 {
 	struct t_fix *f = *state;
@@ -462,6 +481,7 @@ static void t_garbage_event(void **state)
 	assert_non_null(ctl_ledger_event(f->l, T_EV_THEATRE));
 }
 
+/* A garbage batch: MDB_CORRUPTED naming its key, nothing of it applied. */
 static void t_garbage_batch(void **state)
 {
 	struct t_fix *f = *state;
@@ -500,6 +520,7 @@ static void t_garbage_batch(void **state)
 	assert_non_null(strstr(f->err, "log batch 2"));
 }
 
+/* Run the ledger tests. */
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
