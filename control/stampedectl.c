@@ -153,7 +153,7 @@ static const struct command commands[] = {
 	 "object per line.",
 	 ctl_cli_export},
 	{"holds", "[EVENT]", 0, 1, ARG_EVENT, OPT_SECTION | OPT_OLDER_THAN | OPT_LIMIT, true, "list live holds",
-	 "List live holds (durable ones), oldest first as stampede-control gives them: hold id,\n"
+	 "List live holds (durable ones), in the order stampede-control gives them: hold id,\n"
 	 "event, part, client id, tickets, age and time until expiry. --section needs EVENT. The\n"
 	 "last line says how many of how many were shown. With --json, the reply (without \"ok\").",
 	 ctl_cli_holds},
