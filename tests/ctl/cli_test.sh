@@ -288,13 +288,13 @@ want_rc "holds --older-than 5q" 2
 # ---- export ----
 reply '{"export": {"ok": true, "tickets": [
  {"order_id": 1, "hold_id": 10, "event": 909, "part": 2, "part_name": "Circle, \"upper\"", "kind": "seat",
-  "row": "A", "seat": 12, "serial": null, "client_id": 77, "tier": 1, "tier_name": "Stalls", "price_cents": 4500,
+  "row": "A", "seat": 12, "serial": null, "client_id": 77, "tier": 1, "tier_name": "Stalls, left", "price_cents": 4500,
   "time_ms": 1794070801250},
  {"order_id": 2, "hold_id": 11, "event": 2016, "part": 1, "part_name": "Floor", "kind": "ga",
   "row": null, "seat": null, "serial": 17, "client_id": 78, "tier": 2, "tier_name": "Line\nbreak", "price_cents": 27600,
   "time_ms": 1794070800000}]}}'
 csv_want='order_id,hold_id,event,part,part_name,kind,row,seat,serial,client_id,tier,tier_name,price_cents,time\r
-1,10,909,2,"Circle, ""upper""",seat,A,12,,77,1,Stalls,4500,2026-11-07T17:00:01.250Z\r
+1,10,909,2,"Circle, ""upper""",seat,A,12,,77,1,"Stalls, left",4500,2026-11-07T17:00:01.250Z\r
 2,11,2016,1,Floor,ga,,,17,78,2,"Line
 break",27600,2026-11-07T17:00:00.000Z\r
 '
@@ -307,7 +307,7 @@ got = open(sys.argv[1], "rb").read().decode()
 want = sys.argv[2].replace("\\r\n", "\r\n")
 assert got == want, (got, want)
 rows = list(csv.reader(io.StringIO(got, newline="")))
-assert rows[1][4] == 'Circle, "upper"' and rows[2][11] == "Line\nbreak", rows
+assert rows[1][4] == 'Circle, "upper"' and rows[1][11] == "Stalls, left" and rows[2][11] == "Line\nbreak", rows
 assert all(len(r) == 14 for r in rows), rows
 PY
 run export 2016 --format csv
