@@ -1,61 +1,98 @@
 /*
  * stampedectl.c - the operator's command line (docs/stampedectl.md,
- * docs/stampedectl.1).
+ * docs/stampedectl.1): the command table, option parsing and help.
  *
- *   stampedectl [--json] COMMAND [ARGS]
+ *   stampedectl [--socket PATH] [--timeout SECONDS] [--json] COMMAND [ARGS]
  *
- * Only `validate FILE` exists so far: it loads an inventory file offline with
- * ctl_inventory_load (control/ctl_inventory.h, docs/inventory.md) and prints
- * what the file sells, as aligned tables for people or, with --json, as one
- * JSON object for scripts. The commands that talk to the control process
- * (status, events, load, open, pause, close, release-holds, set, export,
- * holds, watch) arrive with stampede-control.
+ * `validate FILE` works offline (ctl_cli_validate.c); every other command
+ * talks to stampede-control over its socket (docs/control.md, "Control
+ * socket"; ctl_cli_call.c): status and watch (ctl_cli_status.c), events
+ * (ctl_cli_events.c), load, open, pause, close, set and release-holds
+ * (ctl_cli_ops.c), holds (ctl_cli_holds.c) and export (ctl_cli_export.c).
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <jansson.h>
-
+#include "control/ctl_cli.h"
+#include "control/ctl_duration.h"
 #include "control/ctl_inventory.h"
+#include "control/ctl_wire.h"
 
-/* Exit codes (documented in --help, docs/stampedectl.1 and docs/stampedectl.md). */
+const char *const ctl_cli_prog = "stampedectl";
+
+#define ENV_SOCKET "STAMPEDE_CONTROL_SOCKET"
+
+/* Command options (bit masks: a command lists the ones it accepts). */
 enum {
-	EXIT_OK = 0,
-	EXIT_INVALID = 1,     /* invalid input: the file is wrong or cannot be read */
-	EXIT_USAGE = 2,       /* bad command line */
-	EXIT_UNREACHABLE = 3, /* reserved: the control process cannot be reached (later commands) */
-	EXIT_INTERNAL = 4,    /* out of memory, output cannot be written */
+	OPT_ALL = 1u << 0,
+	OPT_SECTION = 1u << 1,
+	OPT_OLDER_THAN = 1u << 2,
+	OPT_LIMIT = 1u << 3,
+	OPT_FORMAT = 1u << 4,
+	OPT_OUTPUT = 1u << 5,
+	OPT_INTERVAL = 1u << 6,
+	OPT_COUNT = 1u << 7,
+	OPT_MAX_ACTIVE = 1u << 8,
+	OPT_ADMISSION = 1u << 9,
 };
 
-#define ERR_MAX 4096 /* loader error line, bytes with the NUL */
-
-static const char *prog = "stampedectl";
-
-struct cli {
-	bool json;
-	const char *arg[2]; /* positional arguments of the command */
-	unsigned nargs;
+struct option_def {
+	unsigned id;
+	const char *name;  /* "--section" */
+	const char *alias; /* "-o", or NULL */
+	const char *value; /* metavariable, or NULL for a flag */
+	const char *help;
 };
+
+static const struct option_def options[] = {
+	{OPT_ALL, "--all", NULL, NULL, "every event"},
+	{OPT_SECTION, "--section", NULL, "ID", "only this part (section or general-admission type id) of EVENT"},
+	{OPT_OLDER_THAN, "--older-than", NULL, "DURATION", "only holds older than DURATION (90s, 10m, 1h30m, 500ms)"},
+	{OPT_LIMIT, "--limit", NULL, "N", "show at most N holds (1..100000, default 1000)"},
+	{OPT_FORMAT, "--format", NULL, "csv|json", "output format (default csv; --json means json)"},
+	{OPT_OUTPUT, "--output", "-o", "FILE", "write to FILE (replaced only once complete) instead of standard output"},
+	{OPT_INTERVAL, "--interval", NULL, "SECONDS", "seconds between frames, decimals allowed (default 2)"},
+	{OPT_COUNT, "--count", NULL, "N", "stop after N frames (default: until Ctrl-C)"},
+	{OPT_MAX_ACTIVE, "--max-active", NULL, "N", "admitted buyers shopping at once (1..1000000)"},
+	{OPT_ADMISSION, "--admission-rate", NULL, "N", "buyers admitted per second (1..1000000)"},
+};
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+enum { ARG_NONE = 0, ARG_FILE, ARG_EVENT };
 
 struct command {
 	const char *name;
-	const char *args;    /* usage after the name */
-	unsigned nargs;      /* positional arguments it takes */
-	const char *summary; /* one line for the command list */
-	const char *help;    /* what it does, for `help COMMAND` */
-	int (*run)(const struct cli *cli);
+	const char *args;           /* usage after the name */
+	unsigned min_args, max_args; /* positional arguments it takes */
+	int arg_kind;               /* ARG_FILE or ARG_EVENT: what the positional argument is */
+	unsigned opts;              /* OPT_* it accepts */
+	bool remote;                /* talks to stampede-control */
+	const char *summary;        /* one line for the command list */
+	const char *help;           /* what it does, for `help COMMAND` */
+	int (*run)(const struct ctl_cli *cli);
 };
 
-static int cmd_validate(const struct cli *cli);
-
 static const struct command commands[] = {
-	{"validate", "FILE", 1, "check an inventory file offline and summarise what it sells",
+	{"status", "[EVENT]", 0, 1, ARG_EVENT, 0, true, "sale state, tickets, queue, traffic and latency per event",
+	 "Show, per event (or only EVENT): id, name, sale state, capacity, free, held and sold\n"
+	 "tickets, waiting-room queue length, admitted buyers, active shoppers, buyer requests per\n"
+	 "second (last 2 s) and refusals by reason (every status other than ok that is not zero).\n"
+	 "Then one line of request latency (p50/p99, upper bounds of histogram buckets), storage\n"
+	 "(batches, records, commit latency p50/p99) and the control process's sweep. With --json,\n"
+	 "stampede-control's reply as it came (without \"ok\"), plus \"summary\" with the quantiles.",
+	 ctl_cli_status},
+	{"events", "", 0, 0, ARG_NONE, 0, true, "one line per loaded event",
+	 "List the loaded events: id, name, sale state, on-sale time, hold TTL, buyer limit,\n"
+	 "capacity and parts (sections and general-admission types). With --json, stampede-control's\n"
+	 "reply (without \"ok\").",
+	 ctl_cli_events},
+	{"validate", "FILE", 1, 1, ARG_FILE, 0, false, "check an inventory file offline and summarise what it sells",
 	 "Read the inventory file FILE (docs/inventory.md) and check all of it, without a control\n"
 	 "process or a dataplane. A good file is summarised: per event its id and name, total\n"
 	 "capacity, hold TTL, buyer limit, on-sale time, waiting-room settings, price tiers, sections\n"
@@ -68,656 +105,250 @@ static const struct command commands[] = {
 	 "and exit status 1. With --json the summary is one JSON object with \"valid\": true, or\n"
 	 "{\"valid\": false, \"error\": \"...\"} for a bad file (the error line is on standard error\n"
 	 "too).",
-	 cmd_validate},
+	 ctl_cli_validate},
+	{"load", "FILE", 1, 1, ARG_FILE, 0, true, "validate an inventory file, then load it into the dataplane",
+	 "Check FILE as `validate` does; a bad file gives the loader's error line and exit status 1\n"
+	 "and nothing is sent. A good file is sent whole to stampede-control (named by its base\n"
+	 "name), which loads it all or nothing. Each event is then printed with its action: added,\n"
+	 "reloaded (settings changed, holds and orders kept) or unchanged. A refused load\n"
+	 "(invalid, layout_changed: a section or type added, removed or resized) gives the\n"
+	 "control process's message on standard error and exit status 1.",
+	 ctl_cli_load},
+	{"open", "EVENT", 1, 1, ARG_EVENT, 0, true, "open EVENT's sale now",
+	 "Open the sale of EVENT at once (also a scheduled one). Prints the new state.", ctl_cli_open},
+	{"pause", "EVENT", 1, 1, ARG_EVENT, 0, true, "pause EVENT's sale (new holds refused)",
+	 "Pause the sale of EVENT: new holds are refused with status closed; buyers holding\n"
+	 "tickets may still confirm or release them. `open` resumes it. Prints the new state.",
+	 ctl_cli_pause},
+	{"close", "EVENT", 1, 1, ARG_EVENT, 0, true, "close EVENT's sale",
+	 "Close the sale of EVENT: new holds are refused with status closed; confirms and\n"
+	 "releases of existing holds go on. Prints the new state.",
+	 ctl_cli_close},
+	{"release-holds", "(EVENT | --all)", 0, 1, ARG_EVENT, OPT_ALL | OPT_SECTION | OPT_OLDER_THAN, true,
+	 "release live holds now (operator release)",
+	 "End live holds at once and give their tickets back to sale: those of EVENT, or of every\n"
+	 "event with --all, optionally only in one part (--section) and only those older than a\n"
+	 "duration (--older-than). Prints how many were released and how many ended meanwhile\n"
+	 "(confirmed, released or expired while the request ran). Example, 30 minutes into a sale:\n"
+	 "\n"
+	 "  stampedectl release-holds 2016 --older-than 10m",
+	 ctl_cli_release_holds},
+	{"set", "EVENT", 1, 1, ARG_EVENT, OPT_MAX_ACTIVE | OPT_ADMISSION, true,
+	 "change EVENT's waiting-room pacing",
+	 "Change how many admitted buyers may shop at once (--max-active) and how many are\n"
+	 "admitted per second (--admission-rate); give at least one. Durable: a restart keeps them.\n"
+	 "Prints both values as they now are.",
+	 ctl_cli_set},
+	{"export", "[EVENT]", 0, 1, ARG_EVENT, OPT_FORMAT | OPT_OUTPUT, true, "every sold ticket, CSV or JSON",
+	 "Export one row per sold ticket, from the durable log (what an auditor checks the sale\n"
+	 "against), of EVENT or of every event:\n"
+	 "\n"
+	 "  order_id,hold_id,event,part,part_name,kind,row,seat,serial,client_id,tier,tier_name,\n"
+	 "  price_cents,time\n"
+	 "\n"
+	 "CSV per RFC 4180 (a heading line, CRLF line ends, fields with a comma, quote or line\n"
+	 "break in double quotes, quotes doubled); row and seat are empty for a general-admission\n"
+	 "ticket, serial for a seat; time is ISO 8601 UTC with milliseconds. --format json (or\n"
+	 "--json) gives a JSON array of objects with the same keys (null where CSV is empty), one\n"
+	 "object per line.",
+	 ctl_cli_export},
+	{"holds", "[EVENT]", 0, 1, ARG_EVENT, OPT_SECTION | OPT_OLDER_THAN | OPT_LIMIT, true, "list live holds",
+	 "List live holds (durable ones), in the order stampede-control gives them: hold id,\n"
+	 "event, part, client id, tickets, age and time until expiry. --section needs EVENT. The\n"
+	 "last line says how many of how many were shown. With --json, the reply (without \"ok\").",
+	 ctl_cli_holds},
+	{"watch", "[EVENT]", 0, 1, ARG_EVENT, OPT_INTERVAL | OPT_COUNT, true, "status, refreshed every few seconds",
+	 "Show the status table again every --interval seconds until Ctrl-C, or --count frames. On\n"
+	 "a terminal the screen is cleared between frames; otherwise frames are separated by a\n"
+	 "blank line (with --json: one JSON object per line and frame). Ctrl-C exits 0.",
+	 ctl_cli_watch},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 /* ---- messages ---- */
 
-static const char exit_status_text[] = "Exit status:\n"
-				       "  0  ok\n"
-				       "  1  invalid input: the file is wrong or cannot be read\n"
-				       "  2  usage error\n"
-				       "  3  control process unreachable (reserved for the commands that talk to it)\n"
-				       "  4  internal error: out of memory, output cannot be written\n";
+static const char exit_status_text[] =
+	"Exit status:\n"
+	"  0  ok\n"
+	"  1  invalid input, or refused by stampede-control (not_found, invalid, layout_changed,\n"
+	"     bad_request, busy, unavailable...)\n"
+	"  2  usage error\n"
+	"  3  control process unreachable: cannot connect, no reply in time (--timeout), or the\n"
+	"     dataplane does not answer it (error unreachable)\n"
+	"  4  internal error: out of memory, unexpected reply, output cannot be written\n";
 
+/* The command list with one line each. */
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s [--json] COMMAND [ARGS]\n"
+		"Usage: %s [--socket PATH] [--timeout SECONDS] [--json] COMMAND [ARGS]\n"
 		"       %s help [COMMAND]\n"
 		"       %s COMMAND --help\n"
 		"\n"
 		"Commands:\n",
-		prog, prog, prog);
+		ctl_cli_prog, ctl_cli_prog, ctl_cli_prog);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		char head[64];
 		snprintf(head, sizeof(head), "%s %s", commands[i].name, commands[i].args);
-		fprintf(f, "  %-16s %s\n", head, commands[i].summary);
+		fprintf(f, "  %-24s %s\n", head, commands[i].summary);
 	}
-	fprintf(f, "  %-16s %s\n", "help [COMMAND]", "show this help, or a command's");
+	fprintf(f, "  %-24s %s\n", "help [COMMAND]", "show this help, or a command's");
 }
 
+static const char global_options_text[] =
+	"  --socket PATH      stampede-control's socket (default: $" ENV_SOCKET ", else\n"
+	"                     " CTL_CONTROL_SOCKET_DEFAULT ")\n"
+	"  --timeout SECONDS  wait at most this long for a reply (default 30, decimals allowed)\n"
+	"  --json             print JSON on standard output, for scripts\n"
+	"  -h, --help         show this help; after a command, that command's help\n"
+	"  --                 end of options: the next arguments are not options\n";
+
+/* `stampedectl --help`: the commands, the global options, the exit status. */
 static void full_help(void)
 {
-	printf("%s - operator's command line for Stampede\n\n", prog);
+	printf("%s - operator's command line for Stampede\n\n", ctl_cli_prog);
 	usage(stdout);
 	printf("\n"
-	       "status, events, load, open, pause, close, release-holds, set, export, holds and\n"
-	       "watch talk to the control process (stampede-control) and come with it.\n"
+	       "validate works offline. status, events, load, open, pause, close, release-holds, set,\n"
+	       "export, holds and watch talk to the control process (stampede-control).\n"
 	       "\n"
-	       "Options:\n"
-	       "  --json      print one JSON object on standard output, for scripts\n"
-	       "  -h, --help  show this help; after a command, that command's help\n"
-	       "  --          end of options: the next arguments are not options\n"
+	       "Options (before or after the command):\n"
+	       "%s"
 	       "\n"
 	       "%s"
 	       "\n"
-	       "See stampedectl(1), docs/stampedectl.md and docs/inventory.md.\n",
-	       exit_status_text);
+	       "See stampedectl(1), docs/stampedectl.md, docs/control.md and docs/inventory.md.\n",
+	       global_options_text, exit_status_text);
 }
 
+/* `stampedectl help COMMAND`: its usage, what it does, its options, the exit status. */
 static void command_help(const struct command *cmd)
 {
-	printf("Usage: %s [--json] %s %s\n\n%s\n\n%s", prog, cmd->name, cmd->args, cmd->help, exit_status_text);
+	printf("Usage: %s [--json] %s %s", ctl_cli_prog, cmd->name, cmd->args);
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if ((cmd->opts & options[i].id) && options[i].id != OPT_ALL)
+			printf(" [%s %s]", options[i].name, options[i].value);
+	printf("\n\n%s\n", cmd->help);
+	if (cmd->opts) {
+		printf("\nOptions:\n");
+		for (size_t i = 0; i < N_OPTIONS; i++) {
+			if (!(cmd->opts & options[i].id))
+				continue;
+			char head[64];
+			snprintf(head, sizeof(head), "%s%s%s%s%s", options[i].alias ? options[i].alias : "",
+				 options[i].alias ? ", " : "", options[i].name, options[i].value ? " " : "",
+				 options[i].value ? options[i].value : "");
+			printf("  %-22s %s\n", head, options[i].help);
+		}
+	}
+	printf("\nGlobal options:\n%s", global_options_text);
+	if (!cmd->remote)
+		printf("  (%s works offline: --socket and --timeout are ignored)\n", cmd->name);
+	printf("\n%s", exit_status_text);
 }
 
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
+/* Print "stampedectl: MESSAGE", the usage, and exit 2. */
+void ctl_cli_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", prog);
+	fprintf(stderr, "%s: ", ctl_cli_prog);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputs("\n", stderr);
 	usage(stderr);
-	fprintf(stderr, "Run '%s --help' for options and exit status.\n", prog);
-	exit(EXIT_USAGE);
+	fprintf(stderr, "Run '%s --help' for options and exit status.\n", ctl_cli_prog);
+	exit(CTL_EXIT_USAGE);
 }
 
-static void internal_error(const char *what) __attribute__((noreturn));
-static void internal_error(const char *what)
+/* Print "stampedectl: what" and exit 4. */
+void ctl_cli_internal_error(const char *what)
 {
-	fprintf(stderr, "%s: %s\n", prog, what);
-	exit(EXIT_INTERNAL);
+	fprintf(stderr, "%s: %s\n", ctl_cli_prog, what);
+	exit(CTL_EXIT_INTERNAL);
 }
 
-static void *xcalloc(size_t n, size_t size)
+/* ---- values on the command line ---- */
+
+/* A decimal integer min..max for what (an option or argument name); anything else is a usage error. */
+static uint64_t parse_uint(const char *what, const char *s, uint64_t min, uint64_t max)
 {
-	void *p = calloc(n ? n : 1, size ? size : 1);
-	if (!p)
-		internal_error("out of memory");
-	return p;
-}
-
-/* ---- formatting ---- */
-
-/* RFC 3339 UTC, milliseconds only when there are some. */
-static void fmt_time(char *buf, size_t len, uint64_t ms)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	if (!gmtime_r(&t, &tm)) {
-		snprintf(buf, len, "@%" PRIu64 "ms", ms);
-		return;
-	}
-	char base[32];
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (ms % 1000)
-		snprintf(buf, len, "%s.%03uZ", base, (unsigned)(ms % 1000));
-	else
-		snprintf(buf, len, "%sZ", base);
-}
-
-/* A duration as the file format writes them: "12m", "1h30m", "1m30s500ms". */
-static void fmt_duration(char *buf, size_t len, uint64_t ms)
-{
-	static const struct {
-		const char *unit;
-		uint64_t ms;
-	} units[] = {{"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
-	size_t n = 0;
-	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		uint64_t q = ms / units[i].ms;
-		ms %= units[i].ms;
-		if (q && n < len)
-			n += (size_t)snprintf(buf + n, len - n, "%" PRIu64 "%s", q, units[i].unit);
-	}
-	if (!buf[0])
-		snprintf(buf, len, "0s");
-}
-
-static void fmt_price(char *buf, size_t len, uint32_t cents)
-{
-	snprintf(buf, len, "%" PRIu32 ".%02" PRIu32, cents / 100, cents % 100);
-}
-
-/* Tier ids of a section's seats in ascending order, "1,2"; mask bit i = tier i. */
-static void fmt_tiers(char *buf, size_t len, uint64_t mask)
-{
-	size_t n = 0;
-	buf[0] = '\0';
-	for (unsigned t = 0; t < 64 && n < len; t++)
-		if (mask & (1ull << t))
-			n += (size_t)snprintf(buf + n, len - n, "%s%u", n ? "," : "", t);
-}
-
-/* ---- aligned tables ---- */
-
-enum { ALIGN_LEFT = 0, ALIGN_RIGHT = 1 };
-
-#define TABLE_COLS_MAX 8
-
-struct table {
-	unsigned ncols;
-	const char *head[TABLE_COLS_MAX];
-	int align[TABLE_COLS_MAX];
-	size_t nrows, cap;
-	char **cells; /* nrows * ncols */
-};
-
-static void table_init(struct table *t, unsigned ncols, const char *const *head, const int *align)
-{
-	memset(t, 0, sizeof(*t));
-	t->ncols = ncols;
-	for (unsigned c = 0; c < ncols; c++) {
-		t->head[c] = head[c];
-		t->align[c] = align[c];
-	}
-}
-
-/* Add a row; the cells are copied. */
-static void table_row(struct table *t, const char *const *cells)
-{
-	if (t->nrows == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		char **p = realloc(t->cells, cap * t->ncols * sizeof(*p));
-		if (!p)
-			internal_error("out of memory");
-		t->cells = p;
-		t->cap = cap;
-	}
-	for (unsigned c = 0; c < t->ncols; c++) {
-		char *s = strdup(cells[c]);
-		if (!s)
-			internal_error("out of memory");
-		t->cells[t->nrows * t->ncols + c] = s;
-	}
-	t->nrows++;
-}
-
-/* Columns on a terminal: UTF-8 code points (names are UTF-8 without control characters). */
-static size_t text_width(const char *s)
-{
-	size_t w = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xC0u) != 0x80u)
-			w++;
-	return w;
-}
-
-static void put_cell(const char *s, size_t width, int align, bool last)
-{
-	size_t pad = width - text_width(s);
-	if (align == ALIGN_RIGHT)
-		printf("%*s", (int)pad, "");
-	fputs(s, stdout);
-	if (!last && align == ALIGN_LEFT)
-		printf("%*s", (int)pad, "");
-}
-
-static void table_print(const struct table *t, const char *indent)
-{
-	size_t width[TABLE_COLS_MAX];
-	for (unsigned c = 0; c < t->ncols; c++) {
-		width[c] = text_width(t->head[c]);
-		for (size_t r = 0; r < t->nrows; r++) {
-			size_t w = text_width(t->cells[r * t->ncols + c]);
-			if (w > width[c])
-				width[c] = w;
-		}
-	}
-	fputs(indent, stdout);
-	for (unsigned c = 0; c < t->ncols; c++) {
-		put_cell(t->head[c], width[c], t->align[c], c + 1 == t->ncols);
-		if (c + 1 < t->ncols)
-			fputs("  ", stdout);
-	}
-	fputs("\n", stdout);
-	for (size_t r = 0; r < t->nrows; r++) {
-		fputs(indent, stdout);
-		for (unsigned c = 0; c < t->ncols; c++) {
-			put_cell(t->cells[r * t->ncols + c], width[c], t->align[c], c + 1 == t->ncols);
-			if (c + 1 < t->ncols)
-				fputs("  ", stdout);
-		}
-		fputs("\n", stdout);
-	}
-}
-
-static void table_free(struct table *t)
-{
-	for (size_t i = 0; i < t->nrows * t->ncols; i++)
-		free(t->cells[i]);
-	free(t->cells);
-	memset(t, 0, sizeof(*t));
-}
-
-/* ---- facts of an inventory ---- */
-
-struct section_facts {
-	uint32_t accessible, withheld;
-	uint64_t tiers; /* bit i: some seat has tier i */
-};
-
-struct event_facts {
-	uint64_t reserved, ga, capacity, accessible, withheld;
-	struct section_facts *sections; /* n_sections */
-};
-
-static void event_facts(const struct dp_event_def *d, struct event_facts *f)
-{
-	memset(f, 0, sizeof(*f));
-	f->sections = xcalloc(d->n_sections, sizeof(*f->sections));
-	for (uint32_t s = 0; s < d->n_sections; s++) {
-		const struct dp_section_def *sec = &d->sections[s];
-		struct section_facts *sf = &f->sections[s];
-		for (uint32_t i = 0; i < sec->n_seats; i++) {
-			const struct dp_seat_def *seat = &sec->seats[i];
-			if (seat->flags & DP_SEAT_ACCESSIBLE)
-				sf->accessible++;
-			if (seat->flags & DP_SEAT_WITHHELD)
-				sf->withheld++;
-			if (seat->tier < 64)
-				sf->tiers |= 1ull << seat->tier;
-		}
-		f->reserved += sec->n_seats;
-		f->accessible += sf->accessible;
-		f->withheld += sf->withheld;
-	}
-	for (uint32_t g = 0; g < d->n_ga; g++)
-		f->ga += d->ga[g].capacity;
-	f->capacity = f->reserved + f->ga;
-}
-
-static uint64_t presale_uses(const struct ctl_presale *p)
-{
-	uint64_t uses = 0;
-	for (uint32_t c = 0; c < p->n_codes; c++)
-		uses += p->codes[c].uses;
-	return uses;
-}
-
-static const char *wr_mode_name(uint8_t mode)
-{
-	switch (mode) {
-	case CTL_WR_OFF:
-		return "off";
-	case CTL_WR_ON:
-		return "on";
-	case CTL_WR_AUTO:
-		return "auto";
-	default:
-		return "unknown";
-	}
-}
-
-/* ---- validate: human output ---- */
-
-static void print_event(const struct ctl_event *ev, const struct event_facts *f)
-{
-	const struct dp_event_def *d = ev->def;
-	const struct ctl_event_extra *x = &ev->extra;
-	char a[64], b[64];
-
-	printf("event %" PRIu32 ": %s\n", d->id, d->name);
-	printf("  %-14s %" PRIu64 " (%" PRIu64 " reserved seats, %" PRIu64 " general admission)\n", "capacity",
-	       f->capacity, f->reserved, f->ga);
-	if (f->reserved)
-		printf("  %-14s %" PRIu64 " accessible, %" PRIu64 " withheld\n", "reserved seats", f->accessible,
-		       f->withheld);
-	fmt_duration(a, sizeof(a), d->hold_ttl_ms);
-	printf("  %-14s %s\n", "hold TTL", a);
-	printf("  %-14s %" PRIu32 " tickets per buyer\n", "buyer limit", d->buyer_limit);
-	if (x->on_sale_ms) {
-		fmt_time(a, sizeof(a), x->on_sale_ms);
-		printf("  %-14s %s\n", "on sale", a);
-	} else {
-		printf("  %-14s %s\n", "on sale", "as soon as loaded");
-	}
-	const struct ctl_waiting_room *w = &x->waiting_room;
-	if (w->mode == CTL_WR_OFF) {
-		printf("  %-14s %s\n", "waiting room", "off");
-	} else {
-		fmt_duration(a, sizeof(a), w->purchase_window_ms);
-		if (w->mode == CTL_WR_AUTO)
-			snprintf(b, sizeof(b), "auto, above %" PRIu32 " requests/s", w->threshold_rps);
-		else
-			snprintf(b, sizeof(b), "%s", wr_mode_name(w->mode));
-		printf("  %-14s %s; at most %" PRIu32 " active shoppers, %" PRIu32
-		       " admitted/s, purchase window %s\n",
-		       "waiting room", b, w->max_active_shoppers, w->admission_per_s, a);
-	}
-
-	struct table t;
-	{
-		static const char *const head[] = {"TIER", "NAME", "PRICE"};
-		static const int align[] = {ALIGN_RIGHT, ALIGN_LEFT, ALIGN_RIGHT};
-		table_init(&t, 3, head, align);
-		for (uint32_t i = 0; i < d->n_tiers; i++) {
-			snprintf(a, sizeof(a), "%u", (unsigned)d->tiers[i].id);
-			fmt_price(b, sizeof(b), d->tiers[i].price_cents);
-			const char *row[] = {a, d->tiers[i].name, b};
-			table_row(&t, row);
-		}
-		fputs("\n", stdout);
-		table_print(&t, "  ");
-		table_free(&t);
-	}
-	if (d->n_sections) {
-		static const char *const head[] = {"SECTION", "NAME", "TIERS", "ROWS", "SEATS", "ACCESSIBLE", "WITHHELD"};
-		static const int align[] = {ALIGN_RIGHT, ALIGN_LEFT,  ALIGN_LEFT, ALIGN_RIGHT,
-					    ALIGN_RIGHT, ALIGN_RIGHT, ALIGN_RIGHT};
-		table_init(&t, 7, head, align);
-		for (uint32_t s = 0; s < d->n_sections; s++) {
-			const struct dp_section_def *sec = &d->sections[s];
-			const struct section_facts *sf = &f->sections[s];
-			char id[16], tiers[256], rows[16], seats[16], acc[16], wh[16];
-			snprintf(id, sizeof(id), "%" PRIu32, sec->id);
-			fmt_tiers(tiers, sizeof(tiers), sf->tiers);
-			snprintf(rows, sizeof(rows), "%" PRIu32, sec->n_rows);
-			snprintf(seats, sizeof(seats), "%" PRIu32, sec->n_seats);
-			snprintf(acc, sizeof(acc), "%" PRIu32, sf->accessible);
-			snprintf(wh, sizeof(wh), "%" PRIu32, sf->withheld);
-			const char *row[] = {id, sec->name, tiers, rows, seats, acc, wh};
-			table_row(&t, row);
-		}
-		fputs("\n", stdout);
-		table_print(&t, "  ");
-		table_free(&t);
-	}
-	if (d->n_ga) {
-		static const char *const head[] = {"GA TYPE", "NAME", "TIER", "CAPACITY"};
-		static const int align[] = {ALIGN_RIGHT, ALIGN_LEFT, ALIGN_RIGHT, ALIGN_RIGHT};
-		table_init(&t, 4, head, align);
-		for (uint32_t g = 0; g < d->n_ga; g++) {
-			char id[16], tier[8], cap[16];
-			snprintf(id, sizeof(id), "%" PRIu32, d->ga[g].id);
-			snprintf(tier, sizeof(tier), "%u", (unsigned)d->ga[g].tier);
-			snprintf(cap, sizeof(cap), "%" PRIu32, d->ga[g].capacity);
-			const char *row[] = {id, d->ga[g].name, tier, cap};
-			table_row(&t, row);
-		}
-		fputs("\n", stdout);
-		table_print(&t, "  ");
-		table_free(&t);
-	}
-	if (x->n_presales) {
-		static const char *const head[] = {"PRESALE", "START", "END", "ACCESS"};
-		static const int align[] = {ALIGN_LEFT, ALIGN_LEFT, ALIGN_LEFT, ALIGN_LEFT};
-		table_init(&t, 4, head, align);
-		for (uint32_t i = 0; i < x->n_presales; i++) {
-			const struct ctl_presale *p = &x->presales[i];
-			char access[CTL_PATH_MAX + 64];
-			fmt_time(a, sizeof(a), p->start_ms);
-			fmt_time(b, sizeof(b), p->end_ms);
-			if (p->n_codes) {
-				uint64_t uses = presale_uses(p);
-				snprintf(access, sizeof(access), "%" PRIu32 " code%s, %" PRIu64 " use%s", p->n_codes,
-					 p->n_codes == 1 ? "" : "s", uses, uses == 1 ? "" : "s");
-			} else {
-				snprintf(access, sizeof(access), "member list %s", p->members_file);
-			}
-			const char *row[] = {p->name, a, b, access};
-			table_row(&t, row);
-		}
-		fputs("\n", stdout);
-		table_print(&t, "  ");
-		table_free(&t);
-	}
-}
-
-static void print_summary(const char *file, const struct ctl_inventory *inv, const struct event_facts *facts)
-{
-	uint64_t total = 0;
-	for (uint32_t e = 0; e < inv->n_events; e++)
-		total += facts[e].capacity;
-	printf("%s: valid: %" PRIu32 " event%s\n", file, inv->n_events, inv->n_events == 1 ? "" : "s");
-	for (uint32_t e = 0; e < inv->n_events; e++) {
-		fputs("\n", stdout);
-		print_event(&inv->events[e], &facts[e]);
-	}
-	printf("\ntotal capacity %" PRIu64 "\n", total);
-}
-
-/* ---- validate: JSON output ---- */
-
-static bool json_oom;
-
-/* Set o[key] = v, taking v; a NULL v (jansson out of memory) or a failed set is remembered. */
-static void jset(json_t *o, const char *key, json_t *v)
-{
-	if (!v || json_object_set_new(o, key, v) != 0)
-		json_oom = true;
-}
-
-static void jappend(json_t *a, json_t *v)
-{
-	if (!v || json_array_append_new(a, v) != 0)
-		json_oom = true;
-}
-
-static json_t *jobj(void)
-{
-	json_t *o = json_object();
-	if (!o)
-		internal_error("out of memory");
-	return o;
-}
-
-static json_t *jarr(void)
-{
-	json_t *a = json_array();
-	if (!a)
-		internal_error("out of memory");
-	return a;
-}
-
-/* A JSON string; bytes that are not UTF-8 (a path may hold any) become '?'. */
-static json_t *jstr(const char *s)
-{
-	json_t *v = json_string(s);
-	if (v)
-		return v;
-	char *copy = strdup(s);
-	if (!copy)
-		return NULL;
-	for (char *p = copy; *p; p++)
-		if ((unsigned char)*p >= 0x80u)
-			*p = '?';
-	v = json_string(copy);
-	free(copy);
+	errno = 0;
+	char *end = NULL;
+	unsigned long long v = (s[0] >= '0' && s[0] <= '9') ? strtoull(s, &end, 10) : 0;
+	if (!end || *end || errno || v < min || v > max)
+		ctl_cli_usage_error("%s: '%s' is not a number %" PRIu64 "..%" PRIu64, what, s, min, max);
 	return v;
 }
 
-static json_t *jint(uint64_t v)
+/* Seconds as a decimal number ("2", "0.5") to ms, within the --timeout/--interval bounds. */
+static uint64_t parse_seconds(const char *what, const char *s)
 {
-	return json_integer((json_int_t)v);
+	char *end = NULL;
+	double v = (s[0] >= '0' && s[0] <= '9') || s[0] == '.' ? strtod(s, &end) : NAN;
+	double ms = v * 1000.0;
+	if (!end || *end || !isfinite(v) || ms < CTL_CLI_SECONDS_MS_MIN || ms > CTL_CLI_SECONDS_MS_MAX)
+		ctl_cli_usage_error("%s: '%s' is not a number of seconds %g..%g", what, s,
+				    CTL_CLI_SECONDS_MS_MIN / 1000.0, CTL_CLI_SECONDS_MS_MAX / 1000.0);
+	return (uint64_t)llround(ms);
 }
 
-static json_t *event_json(const struct ctl_event *ev, const struct event_facts *f)
+/* Store the value of command option o in cli. */
+static void set_option(struct ctl_cli *cli, const struct option_def *o, const char *v)
 {
-	const struct dp_event_def *d = ev->def;
-	const struct ctl_event_extra *x = &ev->extra;
-	char buf[64];
-	json_t *o = jobj();
-
-	jset(o, "id", jint(d->id));
-	jset(o, "name", json_string(d->name));
-	jset(o, "capacity", jint(f->capacity));
-	jset(o, "reserved_seats", jint(f->reserved));
-	jset(o, "ga_tickets", jint(f->ga));
-	jset(o, "accessible", jint(f->accessible));
-	jset(o, "withheld", jint(f->withheld));
-	jset(o, "hold_ttl_ms", jint(d->hold_ttl_ms));
-	fmt_duration(buf, sizeof(buf), d->hold_ttl_ms);
-	jset(o, "hold_ttl", json_string(buf));
-	jset(o, "buyer_limit", jint(d->buyer_limit));
-	jset(o, "on_sale_ms", jint(x->on_sale_ms));
-	if (x->on_sale_ms) {
-		fmt_time(buf, sizeof(buf), x->on_sale_ms);
-		jset(o, "on_sale", json_string(buf));
-	} else {
-		jset(o, "on_sale", json_null());
+	char err[CTL_DURATION_ERR_MAX];
+	switch (o->id) {
+	case OPT_ALL:
+		cli->all = true;
+		break;
+	case OPT_SECTION:
+		cli->section = (uint32_t)parse_uint(o->name, v, 0, CTL_CLI_ID_MAX);
+		cli->has_section = true;
+		break;
+	case OPT_OLDER_THAN:
+		if (ctl_duration_parse(v, &cli->older_than_ms, err, sizeof(err)) != 0)
+			ctl_cli_usage_error("%s: %s", o->name, err);
+		cli->has_older_than = true;
+		break;
+	case OPT_LIMIT:
+		cli->limit = (uint32_t)parse_uint(o->name, v, 1, CTL_CLI_HOLDS_LIMIT_MAX);
+		cli->has_limit = true;
+		break;
+	case OPT_FORMAT:
+		if (!strcmp(v, "csv"))
+			cli->format = CTL_FORMAT_CSV;
+		else if (!strcmp(v, "json"))
+			cli->format = CTL_FORMAT_JSON;
+		else
+			ctl_cli_usage_error("%s: '%s' is not csv or json", o->name, v);
+		break;
+	case OPT_OUTPUT:
+		if (!v[0])
+			ctl_cli_usage_error("%s: empty file name", o->name);
+		cli->output = v;
+		break;
+	case OPT_INTERVAL:
+		cli->interval_ms = parse_seconds(o->name, v);
+		break;
+	case OPT_COUNT:
+		cli->count = parse_uint(o->name, v, 1, CTL_CLI_COUNT_MAX);
+		break;
+	case OPT_MAX_ACTIVE:
+		cli->max_active = (uint32_t)parse_uint(o->name, v, 1, CTL_WR_SHOPPERS_MAX);
+		cli->has_max_active = true;
+		break;
+	case OPT_ADMISSION:
+		cli->admission_per_s = (uint32_t)parse_uint(o->name, v, 1, CTL_WR_ADMISSION_MAX);
+		cli->has_admission = true;
+		break;
+	default:
+		ctl_cli_internal_error("unknown option id");
 	}
-
-	json_t *tiers = jarr();
-	for (uint32_t i = 0; i < d->n_tiers; i++) {
-		json_t *t = jobj();
-		jset(t, "id", jint(d->tiers[i].id));
-		jset(t, "name", json_string(d->tiers[i].name));
-		jset(t, "price_cents", jint(d->tiers[i].price_cents));
-		fmt_price(buf, sizeof(buf), d->tiers[i].price_cents);
-		jset(t, "price", json_string(buf));
-		jappend(tiers, t);
-	}
-	jset(o, "tiers", tiers);
-
-	json_t *sections = jarr();
-	for (uint32_t s = 0; s < d->n_sections; s++) {
-		const struct dp_section_def *sec = &d->sections[s];
-		const struct section_facts *sf = &f->sections[s];
-		json_t *so = jobj();
-		jset(so, "id", jint(sec->id));
-		jset(so, "name", json_string(sec->name));
-		json_t *st = jarr();
-		for (unsigned t = 0; t < 64; t++)
-			if (sf->tiers & (1ull << t))
-				jappend(st, jint(t));
-		jset(so, "tiers", st);
-		jset(so, "rows", jint(sec->n_rows));
-		jset(so, "seats", jint(sec->n_seats));
-		jset(so, "accessible", jint(sf->accessible));
-		jset(so, "withheld", jint(sf->withheld));
-		jappend(sections, so);
-	}
-	jset(o, "sections", sections);
-
-	json_t *ga = jarr();
-	for (uint32_t g = 0; g < d->n_ga; g++) {
-		json_t *go = jobj();
-		jset(go, "id", jint(d->ga[g].id));
-		jset(go, "name", json_string(d->ga[g].name));
-		jset(go, "tier", jint(d->ga[g].tier));
-		jset(go, "capacity", jint(d->ga[g].capacity));
-		jappend(ga, go);
-	}
-	jset(o, "general_admission", ga);
-
-	json_t *presale = jarr();
-	for (uint32_t i = 0; i < x->n_presales; i++) {
-		const struct ctl_presale *p = &x->presales[i];
-		json_t *po = jobj();
-		jset(po, "name", json_string(p->name));
-		fmt_time(buf, sizeof(buf), p->start_ms);
-		jset(po, "start", json_string(buf));
-		fmt_time(buf, sizeof(buf), p->end_ms);
-		jset(po, "end", json_string(buf));
-		jset(po, "start_ms", jint(p->start_ms));
-		jset(po, "end_ms", jint(p->end_ms));
-		jset(po, "codes", jint(p->n_codes));
-		jset(po, "code_uses", jint(presale_uses(p)));
-		jset(po, "members_file", p->n_codes ? json_null() : json_string(p->members_file));
-		jappend(presale, po);
-	}
-	jset(o, "presale", presale);
-
-	const struct ctl_waiting_room *w = &x->waiting_room;
-	json_t *wo = jobj();
-	jset(wo, "enabled", w->mode == CTL_WR_AUTO ? json_string("auto") : json_boolean(w->mode == CTL_WR_ON));
-	jset(wo, "threshold_rps", jint(w->threshold_rps));
-	jset(wo, "max_active_shoppers", jint(w->max_active_shoppers));
-	jset(wo, "admission_per_s", jint(w->admission_per_s));
-	jset(wo, "purchase_window_ms", jint(w->purchase_window_ms));
-	fmt_duration(buf, sizeof(buf), w->purchase_window_ms);
-	jset(wo, "purchase_window", json_string(buf));
-	jset(o, "waiting_room", wo);
-	return o;
-}
-
-/* Print o as one line on stdout and free it. */
-static void json_out(json_t *o)
-{
-	if (json_oom)
-		internal_error("out of memory");
-	if (json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0)
-		internal_error("cannot write JSON output");
-	fputs("\n", stdout);
-	json_decref(o);
-}
-
-static void print_json(const char *file, const struct ctl_inventory *inv, const struct event_facts *facts)
-{
-	uint64_t total = 0, reserved = 0, ga = 0;
-	json_t *root = jobj();
-	jset(root, "valid", json_true());
-	jset(root, "file", jstr(file));
-	json_t *events = jarr();
-	for (uint32_t e = 0; e < inv->n_events; e++) {
-		jappend(events, event_json(&inv->events[e], &facts[e]));
-		total += facts[e].capacity;
-		reserved += facts[e].reserved;
-		ga += facts[e].ga;
-	}
-	jset(root, "events", events);
-	jset(root, "capacity", jint(total));
-	jset(root, "reserved_seats", jint(reserved));
-	jset(root, "ga_tickets", jint(ga));
-	json_out(root);
-}
-
-/* ---- validate ---- */
-
-static int cmd_validate(const struct cli *cli)
-{
-	const char *file = cli->arg[0];
-	struct ctl_inventory *inv = NULL;
-	char err[ERR_MAX] = "";
-
-	int rc = ctl_inventory_load(file, &inv, err, sizeof(err));
-	if (rc != 0) {
-		if (!err[0])
-			snprintf(err, sizeof(err), "%s: %s", file, strerror(-rc));
-		fprintf(stderr, "%s\n", err);
-		if (rc == -ENOMEM)
-			return EXIT_INTERNAL;
-		if (cli->json) {
-			json_t *o = jobj();
-			jset(o, "valid", json_false());
-			jset(o, "error", jstr(err));
-			json_out(o);
-		}
-		return EXIT_INVALID;
-	}
-
-	struct event_facts *facts = xcalloc(inv->n_events, sizeof(*facts));
-	for (uint32_t e = 0; e < inv->n_events; e++)
-		event_facts(inv->events[e].def, &facts[e]);
-	if (cli->json)
-		print_json(file, inv, facts);
-	else
-		print_summary(file, inv, facts);
-	for (uint32_t e = 0; e < inv->n_events; e++)
-		free(facts[e].sections);
-	free(facts);
-	ctl_inventory_free(inv);
-	return EXIT_OK;
 }
 
 /* ---- command line ---- */
 
+/* The command called name, or NULL. */
 static const struct command *find_command(const char *name)
 {
 	for (size_t i = 0; i < N_COMMANDS; i++)
@@ -726,35 +357,95 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+/* The command option spelt a (up to '=' when eq is set), or NULL. */
+static const struct option_def *find_option(const char *a, size_t len)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		const struct option_def *o = &options[i];
+		if ((strlen(o->name) == len && !strncmp(a, o->name, len)) ||
+		    (o->alias && strlen(o->alias) == len && !strncmp(a, o->alias, len)))
+			return o;
+	}
+	return NULL;
+}
+
 /* Exit status after the output is flushed: a lost write is an internal error. */
 static int finish(int code)
 {
+	ctl_cli_disconnect();
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "%s: cannot write output: %s\n", prog, strerror(errno));
-		return EXIT_INTERNAL;
+		fprintf(stderr, "%s: cannot write output: %s\n", ctl_cli_prog, strerror(errno));
+		return CTL_EXIT_INTERNAL;
 	}
 	return code;
 }
 
+/* The value of option name at argv[*i] ("--name=V" or "--name V"); a missing one is a usage error. */
+static const char *option_value(int argc, char **argv, int *i, const char *name, const char *eq)
+{
+	if (eq)
+		return eq + 1;
+	if (*i + 1 >= argc)
+		ctl_cli_usage_error("%s needs a value", name);
+	return argv[++*i];
+}
+
+/* Checks of a command line that the table cannot express. */
+static void check_command(const struct command *cmd, struct ctl_cli *cli)
+{
+	if (cli->nargs < cmd->min_args)
+		ctl_cli_usage_error("%s needs %s (usage: %s %s %s)", cmd->name, cmd->args, ctl_cli_prog, cmd->name,
+				    cmd->args);
+	if (cmd->arg_kind == ARG_EVENT && cli->nargs == 1) {
+		cli->event = (uint32_t)parse_uint("EVENT", cli->arg[0], 1, CTL_CLI_ID_MAX);
+		cli->has_event = true;
+	}
+	if (cmd->run == ctl_cli_release_holds && cli->has_event == cli->all)
+		ctl_cli_usage_error("release-holds needs EVENT or --all (not both)");
+	if (cli->has_section && !cli->has_event)
+		ctl_cli_usage_error("--section needs EVENT (section ids belong to an event)");
+	if (cmd->run == ctl_cli_set && !cli->has_max_active && !cli->has_admission)
+		ctl_cli_usage_error("set needs --max-active N or --admission-rate N (or both)");
+	if (cmd->run == ctl_cli_export && cli->json)
+		cli->format = CTL_FORMAT_JSON;
+	if (cmd->run == ctl_cli_export && cli->format == CTL_FORMAT_TABLE)
+		cli->format = CTL_FORMAT_CSV;
+}
+
 int main(int argc, char **argv)
 {
-	struct cli cli;
+	struct ctl_cli cli;
 	memset(&cli, 0, sizeof(cli));
+	cli.timeout_ms = CTL_CLI_TIMEOUT_MS_DEFAULT;
+	cli.interval_ms = CTL_CLI_INTERVAL_MS_DEFAULT;
 	const struct command *cmd = NULL;
 	bool help = false, is_help_cmd = false, opts_done = false;
-	const char *help_topic = NULL;
+	const char *help_topic = NULL, *socket_opt = NULL;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!opts_done && a[0] == '-' && a[1] != '\0') {
-			if (!strcmp(a, "--"))
+			const char *eq = a[1] == '-' ? strchr(a, '=') : NULL;
+			size_t len = eq ? (size_t)(eq - a) : strlen(a);
+			if (!strcmp(a, "--")) {
 				opts_done = true;
-			else if (!strcmp(a, "--json"))
+			} else if (!strcmp(a, "--json")) {
 				cli.json = true;
-			else if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+			} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 				help = true;
-			else
-				usage_error("unknown option '%s'%s%s", a, cmd ? " for " : "", cmd ? cmd->name : "");
+			} else if (len == 8 && !strncmp(a, "--socket", len)) {
+				socket_opt = option_value(argc, argv, &i, "--socket", eq);
+			} else if (len == 9 && !strncmp(a, "--timeout", len)) {
+				cli.timeout_ms = (int)parse_seconds("--timeout", option_value(argc, argv, &i, "--timeout", eq));
+			} else {
+				const struct option_def *o = find_option(a, len);
+				if (!o || !cmd || !(cmd->opts & o->id))
+					ctl_cli_usage_error("unknown option '%.*s'%s%s", (int)len, a, cmd ? " for " : "",
+							    cmd ? cmd->name : "");
+				if (!o->value && eq)
+					ctl_cli_usage_error("%s takes no value", o->name);
+				set_option(&cli, o, o->value ? option_value(argc, argv, &i, o->name, eq) : NULL);
+			}
 			continue;
 		}
 		if (!cmd && !is_help_cmd) {
@@ -764,41 +455,43 @@ int main(int argc, char **argv)
 			}
 			cmd = find_command(a);
 			if (!cmd)
-				usage_error("unknown command '%s'", a);
+				ctl_cli_usage_error("unknown command '%s'", a);
 			continue;
 		}
 		if (is_help_cmd) {
 			if (help_topic)
-				usage_error("help takes one command name at most");
+				ctl_cli_usage_error("help takes one command name at most");
 			help_topic = a;
 			continue;
 		}
-		if (cli.nargs >= cmd->nargs)
-			usage_error("too many arguments for %s (usage: %s %s %s)", cmd->name, prog, cmd->name, cmd->args);
+		if (cli.nargs >= cmd->max_args)
+			ctl_cli_usage_error("too many arguments for %s (usage: %s %s %s)", cmd->name, ctl_cli_prog,
+					    cmd->name, cmd->args);
 		cli.arg[cli.nargs++] = a;
 	}
 
 	if (is_help_cmd) {
 		if (!help_topic) {
 			full_help();
-			return finish(EXIT_OK);
+			return finish(CTL_EXIT_OK);
 		}
 		const struct command *c = find_command(help_topic);
 		if (!c)
-			usage_error("unknown command '%s'", help_topic);
+			ctl_cli_usage_error("unknown command '%s'", help_topic);
 		command_help(c);
-		return finish(EXIT_OK);
+		return finish(CTL_EXIT_OK);
 	}
 	if (help) {
 		if (cmd)
 			command_help(cmd);
 		else
 			full_help();
-		return finish(EXIT_OK);
+		return finish(CTL_EXIT_OK);
 	}
 	if (!cmd)
-		usage_error("no command given");
-	if (cli.nargs < cmd->nargs)
-		usage_error("%s needs %s (usage: %s %s %s)", cmd->name, cmd->args, prog, cmd->name, cmd->args);
+		ctl_cli_usage_error("no command given");
+	check_command(cmd, &cli);
+	const char *env = getenv(ENV_SOCKET);
+	cli.socket_path = socket_opt ? socket_opt : env && env[0] ? env : CTL_CONTROL_SOCKET_DEFAULT;
 	return finish(cmd->run(&cli));
 }

@@ -163,7 +163,8 @@ usage_case "no command"
 usage_case "only --json" --json
 usage_case "unknown command" frobnicate
 grep -q "unknown command 'frobnicate'" <<<"$err" || bad "usage unknown command" "message"
-usage_case "later command" status
+usage_case "status with two events" status 1 2
+usage_case "status with a bad event id" status x1
 usage_case "unknown option" --bogus validate x
 usage_case "unknown option after command" validate --bogus x
 usage_case "validate without file" validate
@@ -178,15 +179,16 @@ for args in "--help" "-h" "help"; do
 	run $args
 	want_rc "help '$args'" 0
 	grep -q "^  validate FILE" <<<"$out" || bad "help '$args'" "validate not listed"
-	grep -q "status, events, load, open, pause, close, release-holds, set, export, holds" <<<"$out" ||
-		bad "help '$args'" "later commands not mentioned"
+	for c in status events load open pause close release-holds set export holds watch; do
+		grep -q "^  $c " <<<"$out" || bad "help '$args'" "$c not listed"
+	done
 	grep -q "^  3  control process unreachable" <<<"$out" || bad "help '$args'" "exit status not listed"
 done
 for args in "validate --help" "help validate" "--help validate" "validate -h"; do
 	# shellcheck disable=SC2086
 	run $args
 	want_rc "help '$args'" 0
-	grep -q "^Usage: stampedectl \[--json\] validate FILE" <<<"$out" || bad "help '$args'" "command usage"
+	grep -q "^Usage: stampedectl \[--json\] validate FILE$" <<<"$out" || bad "help '$args'" "command usage"
 	grep -q "^  1  invalid input" <<<"$out" || bad "help '$args'" "exit status"
 done
 # "--" ends options: a file named like an option.
