@@ -6,6 +6,7 @@
  * endpoint's HTTP thread only reads a published text snapshot).
  */
 #ifndef STAMPEDE_CTL_CONTROL_H
+#define CTL_EXPIRE_SKEW_MS 10u /* offer holds this long after their expiry (clock skew) */
 #define STAMPEDE_CTL_CONTROL_H
 
 #include <stdbool.h>

@@ -40,7 +40,11 @@
 #define CTL_LEDGER_ORDERS_MAX (4u << 20)     /* orders kept for export */
 #define CTL_LEDGER_EVENTS_MAX DP_EVENTS_MAX  /* event definitions kept */
 #define CTL_LEDGER_FOLLOW_BATCHES_MAX 1024u  /* batches read in one read transaction */
-#define CTL_LEDGER_RETRY_MS 1000u            /* a due hold is offered again after this */
+/* A due hold is offered again after this. Short, because a `not_due` answer
+ * (the dataplane's clock a little behind ours) must not cost the buyers a
+ * second; longer than a sweep plus a commit, so an EXPIRE on its way to LMDB
+ * is seen before the hold would be offered twice. */
+#define CTL_LEDGER_RETRY_MS 200u
 #define CTL_LEDGER_ERR_BYTES 256             /* suggested size of err buffers */
 
 struct ctl_ledger;

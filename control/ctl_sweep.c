@@ -97,7 +97,9 @@ void ctl_sweep(struct ctl_app *app)
 	if (!ctl_dp_up(&app->dp) && ctl_mono_ms() < app->dp.next_try_ms)
 		return;
 	static uint64_t ids[CTL_HOLDS_PER_MSG_MAX];
-	uint64_t now_ms = ctl_wall_ms();
+	/* Offer a hold only once it is CTL_EXPIRE_SKEW_MS past due by our clock,
+	 * so a dataplane clock a few ms behind ours rarely answers not_due. */
+	uint64_t now_ms = ctl_wall_ms() - CTL_EXPIRE_SKEW_MS;
 	for (unsigned m = 0; m < CTL_EXPIRE_MSGS_PER_SWEEP_MAX; m++) {
 		size_t n = ctl_ledger_due(app->ledger, now_ms, ids, CTL_HOLDS_PER_MSG_MAX);
 		if (n == 0 || !ctl_expire_chunk(app, ids, n))
