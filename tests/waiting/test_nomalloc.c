@@ -34,10 +34,10 @@
 
 #define NOMALLOC_CALLS 100000
 
+#ifndef WAITING_NO_INTERPOSE
 static volatile int armed;
 static volatile unsigned long allocations;
 
-#ifndef WAITING_NO_INTERPOSE
 void *__libc_malloc(size_t size);
 void *__libc_calloc(size_t n, size_t size);
 void *__libc_realloc(void *p, size_t size);
@@ -111,6 +111,7 @@ static void test_mint_verify_allocate_nothing(void **state)
 #endif
 }
 
+#ifndef WAITING_NO_INTERPOSE
 /* mint + verify NOMALLOC_CALLS times; returns the number verified ok. */
 static unsigned long mint_verify_loop(const struct dp_keys *ks)
 {
@@ -127,6 +128,7 @@ static unsigned long mint_verify_loop(const struct dp_keys *ks)
 	}
 	return ok;
 }
+#endif
 
 static void test_mint_verify_make_no_syscall(void **state)
 {
