@@ -28,9 +28,9 @@
 
 _Static_assert(DP_KEYS_MAX == 2, "messages and rotation speak of two keys");
 
-/* Formats a message into err (err_len bytes; 0 writes nothing). */
-static void set_err(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
+/* Formats a message into err (err_len bytes; NULL or 0 writes nothing);
+ * fmt may not be NULL. */
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t err_len, const char *fmt, ...)
 {
 	if (!err || err_len == 0)
 		return;
@@ -40,11 +40,13 @@ static void set_err(char *err, size_t err_len, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Whether c separates fields: space, tab, or the CR of a CRLF line end. */
 static int is_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
+/* Value 0..15 of hex digit c (either case), or -1. */
 static int hex_value(char c)
 {
 	if (c >= '0' && c <= '9')

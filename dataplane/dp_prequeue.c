@@ -17,11 +17,13 @@
 
 _Static_assert((DP_PREQUEUE_ROUNDS * ROUND_KEY_BYTES) % HMAC_OUT_BYTES == 0, "whole HMAC blocks");
 
+/* x rotated left by b (1..63) bits. */
 static uint64_t rotl64(uint64_t x, unsigned b)
 {
 	return (x << b) | (x >> (64 - b));
 }
 
+/* The 8 little-endian bytes at p; p not NULL. */
 static uint64_t get_le64(const uint8_t *p)
 {
 	uint64_t v = 0;

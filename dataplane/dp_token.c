@@ -74,12 +74,14 @@ struct dp_keys {
 
 /* ---- little-endian fields ---- */
 
+/* Stores the low `bytes` (1..8) bytes of v at p, little-endian; p not NULL. */
 static void put_le(uint8_t *p, uint64_t v, unsigned bytes)
 {
 	for (unsigned i = 0; i < bytes; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* Loads `bytes` (1..8) little-endian bytes at p; p not NULL. */
 static uint64_t get_le(const uint8_t *p, unsigned bytes)
 {
 	uint64_t v = 0;

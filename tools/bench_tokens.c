@@ -27,6 +27,7 @@ static uint8_t toks[BENCH_TOKENS][DP_TOKEN_SIZE];
 static uint8_t forged[BENCH_TOKENS][DP_TOKEN_SIZE];
 static volatile uint64_t sink;
 
+/* Monotonic clock, ns. */
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -34,12 +35,14 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* qsort order of two doubles (not NaN). */
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 	return (x > y) - (x < y);
 }
 
+/* Median of v[0..n-1], n >= 1; sorts v. */
 static double median(double *v, unsigned n)
 {
 	qsort(v, n, sizeof(*v), cmp_double);
@@ -59,6 +62,7 @@ static double time_verify(const struct dp_keys *ks, uint8_t (*set)[DP_TOKEN_SIZE
 	return (double)dt / calls;
 }
 
+/* ns per mint of an access token, calls times; ks not NULL. */
 static double time_mint(const struct dp_keys *ks, unsigned calls)
 {
 	struct dp_token_fields f = {.kind = DP_TOKEN_ACCESS, .event_id = 7, .time_ms = 2000};
@@ -73,6 +77,7 @@ static double time_mint(const struct dp_keys *ks, unsigned calls)
 	return (double)dt / calls;
 }
 
+/* ns per pre-queue position, calls times; p not NULL. */
 static double time_prequeue(const struct dp_prequeue *p, unsigned calls)
 {
 	uint64_t acc = 0, t0 = now_ns();
@@ -83,6 +88,7 @@ static double time_prequeue(const struct dp_prequeue *p, unsigned calls)
 	return (double)dt / calls;
 }
 
+/* Options, to stderr. */
 static void usage(void)
 {
 	fprintf(stderr, "usage: stampede-bench-tokens [--calls N] [--runs R]\n"
@@ -92,6 +98,7 @@ static void usage(void)
 		BENCH_CALLS_MAX, BENCH_PREQUEUE_DIV, BENCH_RUNS_MAX);
 }
 
+/* --calls N --runs R; exits 2 on bad options, 1 if setup fails. */
 int main(int argc, char **argv)
 {
 	unsigned long calls = 1000000, runs = 5;
