@@ -124,6 +124,11 @@ json_t *ctl_cli_req(const struct ctl_cli *cli, const char *cmd);
 void ctl_cli_print_reply(const json_t *reply);
 
 /* ---- the commands ---- */
+struct ctl_inventory;
+/* Load an inventory file offline (ctl_inventory_load). On failure print the
+ * loader's line on stderr, copy it to err (errlen bytes) and return the exit
+ * code (CTL_EXIT_INVALID, or CTL_EXIT_INTERNAL on ENOMEM); 0 and *inv on success. */
+int ctl_cli_inventory_load(const char *file, struct ctl_inventory **inv, char *err, size_t errlen);
 int ctl_cli_validate(const struct ctl_cli *cli);      /* ctl_cli_validate.c */
 int ctl_cli_status(const struct ctl_cli *cli);        /* ctl_cli_status.c */
 int ctl_cli_watch(const struct ctl_cli *cli);         /* ctl_cli_status.c */

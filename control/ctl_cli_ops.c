@@ -57,13 +57,9 @@ int ctl_cli_load(const struct ctl_cli *cli)
 	const char *file = cli->arg[0];
 	struct ctl_inventory *inv = NULL;
 	char err[CTL_CLI_ERR_MAX] = "";
-	int rc = ctl_inventory_load(file, &inv, err, sizeof(err));
-	if (rc != 0) {
-		if (!err[0])
-			snprintf(err, sizeof(err), "%s: %s", file, strerror(-rc));
-		fprintf(stderr, "%s\n", err);
-		return rc == -ENOMEM ? CTL_EXIT_INTERNAL : CTL_EXIT_INVALID;
-	}
+	int rc = ctl_cli_inventory_load(file, &inv, err, sizeof(err));
+	if (rc != 0)
+		return rc;
 	ctl_inventory_free(inv);
 
 	char *text;

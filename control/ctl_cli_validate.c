@@ -342,6 +342,18 @@ static void print_json(const char *file, const struct ctl_inventory *inv, const 
 
 /* ---- validate ---- */
 
+int ctl_cli_inventory_load(const char *file, struct ctl_inventory **inv, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	int rc = ctl_inventory_load(file, inv, err, errlen);
+	if (rc == 0)
+		return 0;
+	if (!err[0])
+		snprintf(err, errlen, "%s: %s", file, strerror(-rc));
+	fprintf(stderr, "%s\n", err);
+	return rc == -ENOMEM ? CTL_EXIT_INTERNAL : CTL_EXIT_INVALID;
+}
+
 /* validate FILE: load it offline; summary on stdout (exit 0) or the loader's line on stderr (exit 1). */
 int ctl_cli_validate(const struct ctl_cli *cli)
 {
@@ -349,13 +361,10 @@ int ctl_cli_validate(const struct ctl_cli *cli)
 	struct ctl_inventory *inv = NULL;
 	char err[CTL_CLI_ERR_MAX] = "";
 
-	int rc = ctl_inventory_load(file, &inv, err, sizeof(err));
+	int rc = ctl_cli_inventory_load(file, &inv, err, sizeof(err));
 	if (rc != 0) {
-		if (!err[0])
-			snprintf(err, sizeof(err), "%s: %s", file, strerror(-rc));
-		fprintf(stderr, "%s\n", err);
-		if (rc == -ENOMEM)
-			return CTL_EXIT_INTERNAL;
+		if (rc == CTL_EXIT_INTERNAL)
+			return rc;
 		if (cli->json) {
 			json_t *o = ctl_cli_jobj();
 			ctl_cli_jset(o, "valid", json_false());

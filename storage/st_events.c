@@ -1,6 +1,7 @@
 /*
  * st_events.c - the `events` database: u32 event id -> opaque definition
- * blob, written by the control path (one write transaction per call).
+ * blob, written by the control path (one write transaction per call); and
+ * the u32-keyed put/delete that the `events` and `sale` databases share.
  */
 #include <assert.h>
 #include <errno.h>
@@ -10,18 +11,15 @@
 
 #include "storage/st_internal.h"
 
-/* Store or replace one event definition in its own write transaction. */
-int st_env_put_event(struct st_env *env, uint32_t event_id, const void *blob, size_t len)
+int st_db_put_u32(struct st_env *env, MDB_dbi dbi, uint32_t key, const void *val, size_t len)
 {
-	if (env == NULL || (blob == NULL && len != 0))
-		return -EINVAL;
 	MDB_txn *txn;
 	int rc = mdb_txn_begin(env->mdb, NULL, 0, &txn);
 	if (rc != 0)
 		return st_mdb_err(rc);
-	MDB_val k = {.mv_size = sizeof(event_id), .mv_data = &event_id};
-	MDB_val v = {.mv_size = len, .mv_data = (void *)blob};
-	rc = mdb_put(txn, env->dbi_events, &k, &v, 0);
+	MDB_val k = {.mv_size = sizeof(key), .mv_data = &key};
+	MDB_val v = {.mv_size = len, .mv_data = (void *)val};
+	rc = mdb_put(txn, dbi, &k, &v, 0);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return st_mdb_err(rc);
@@ -29,22 +27,35 @@ int st_env_put_event(struct st_env *env, uint32_t event_id, const void *blob, si
 	return st_mdb_err(mdb_txn_commit(txn));
 }
 
-/* Remove one event definition; -ENOENT when there is none. */
-int st_env_del_event(struct st_env *env, uint32_t event_id)
+int st_db_del_u32(struct st_env *env, MDB_dbi dbi, uint32_t key)
 {
-	if (env == NULL)
-		return -EINVAL;
 	MDB_txn *txn;
 	int rc = mdb_txn_begin(env->mdb, NULL, 0, &txn);
 	if (rc != 0)
 		return st_mdb_err(rc);
-	MDB_val k = {.mv_size = sizeof(event_id), .mv_data = &event_id};
-	rc = mdb_del(txn, env->dbi_events, &k, NULL);
+	MDB_val k = {.mv_size = sizeof(key), .mv_data = &key};
+	rc = mdb_del(txn, dbi, &k, NULL);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return rc == MDB_NOTFOUND ? -ENOENT : st_mdb_err(rc);
 	}
 	return st_mdb_err(mdb_txn_commit(txn));
+}
+
+/* Store or replace one event definition in its own write transaction. */
+int st_env_put_event(struct st_env *env, uint32_t event_id, const void *blob, size_t len)
+{
+	if (env == NULL || (blob == NULL && len != 0))
+		return -EINVAL;
+	return st_db_put_u32(env, env->dbi_events, event_id, blob, len);
+}
+
+/* Remove one event definition; -ENOENT when there is none. */
+int st_env_del_event(struct st_env *env, uint32_t event_id)
+{
+	if (env == NULL)
+		return -EINVAL;
+	return st_db_del_u32(env, env->dbi_events, event_id);
 }
 
 /*

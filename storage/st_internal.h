@@ -88,6 +88,12 @@ void st_log_destroy(struct st_log *log);
  * system errors become negative errno values, MDB_* codes stay as they are. */
 int st_mdb_err(int rc);
 
+/* Control-path records keyed by a u32 (event definitions, sale settings):
+ * put or replace (len bytes from val), or delete, in a write transaction of
+ * their own. Errors: st_mdb_err codes; del also -ENOENT when absent. */
+int st_db_put_u32(struct st_env *env, MDB_dbi dbi, uint32_t key, const void *val, size_t len);
+int st_db_del_u32(struct st_env *env, MDB_dbi dbi, uint32_t key);
+
 /* st_env.c: record the first storage failure; later ones are ignored. */
 void st_env_set_failed(struct st_env *env, int err);
 

@@ -16,18 +16,7 @@ int st_env_put_sale(struct st_env *env, uint32_t event_id, const struct st_sale 
 {
 	if (env == NULL || sale == NULL || sale->version != ST_SALE_VERSION)
 		return -EINVAL;
-	MDB_txn *txn;
-	int rc = mdb_txn_begin(env->mdb, NULL, 0, &txn);
-	if (rc != 0)
-		return st_mdb_err(rc);
-	MDB_val k = {.mv_size = sizeof(event_id), .mv_data = &event_id};
-	MDB_val v = {.mv_size = sizeof(*sale), .mv_data = (void *)sale};
-	rc = mdb_put(txn, env->dbi_sale, &k, &v, 0);
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		return st_mdb_err(rc);
-	}
-	return st_mdb_err(mdb_txn_commit(txn));
+	return st_db_put_u32(env, env->dbi_sale, event_id, sale, sizeof(*sale));
 }
 
 /* Read the sale settings of event_id into *out (in a read transaction of its
@@ -62,15 +51,5 @@ int st_env_del_sale(struct st_env *env, uint32_t event_id)
 {
 	if (env == NULL)
 		return -EINVAL;
-	MDB_txn *txn;
-	int rc = mdb_txn_begin(env->mdb, NULL, 0, &txn);
-	if (rc != 0)
-		return st_mdb_err(rc);
-	MDB_val k = {.mv_size = sizeof(event_id), .mv_data = &event_id};
-	rc = mdb_del(txn, env->dbi_sale, &k, NULL);
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		return rc == MDB_NOTFOUND ? -ENOENT : st_mdb_err(rc);
-	}
-	return st_mdb_err(mdb_txn_commit(txn));
+	return st_db_del_u32(env, env->dbi_sale, event_id);
 }
