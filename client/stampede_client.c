@@ -92,6 +92,7 @@ struct slot {
 	uint64_t due_us;        /* SLOT_SEND: not before */
 	uint64_t wait_until_us; /* SLOT_WAIT: attempt times out */
 	uint64_t sent_us;
+	uint64_t unknown_since_us; /* a mutation's attempt sent then went unanswered (0: none) */
 	uint8_t *seats; /* SEAT_MAP: the caller's buffer */
 	unsigned seats_cap;
 	struct stampede_result *res;
@@ -108,7 +109,7 @@ struct stampede_client {
 	int fd;
 	uint64_t client_id;
 	uint64_t next_req;
-	uint64_t timeout_us, busy_cap_us, max_wait_us;
+	uint64_t timeout_us, busy_cap_us, max_wait_us, retry_horizon_us;
 	int retries, busy_retries;
 	char server[32];
 	struct stampede_client_stats st;
@@ -177,6 +178,7 @@ void stampede_client_opts_init(struct stampede_client_opts *opts)
 	opts->busy_retries = STAMPEDE_DEFAULT_BUSY_RETRIES;
 	opts->busy_cap_ms = STAMPEDE_DEFAULT_BUSY_CAP_MS;
 	opts->max_wait_ms = STAMPEDE_DEFAULT_MAX_WAIT_MS;
+	opts->retry_horizon_ms = STAMPEDE_DEFAULT_RETRY_HORIZON_MS;
 }
 
 static int resolve(const char *host, struct in_addr *out, char *err, size_t errlen)
@@ -217,6 +219,8 @@ struct stampede_client *stampede_client_open(const struct stampede_client_opts *
 			o.busy_cap_ms = opts->busy_cap_ms;
 		if (opts->max_wait_ms)
 			o.max_wait_ms = opts->max_wait_ms;
+		if (opts->retry_horizon_ms)
+			o.retry_horizon_ms = opts->retry_horizon_ms;
 	}
 	if (o.timeout_ms > OPTION_MS_MAX || o.busy_cap_ms > OPTION_MS_MAX) {
 		set_err(err, errlen, "%s%s", "timeout_ms and busy_cap_ms must be at most one hour", "");
@@ -269,6 +273,7 @@ struct stampede_client *stampede_client_open(const struct stampede_client_opts *
 	c->timeout_us = (uint64_t)o.timeout_ms * 1000u;
 	c->busy_cap_us = (uint64_t)o.busy_cap_ms * 1000u;
 	c->max_wait_us = (uint64_t)o.max_wait_ms * 1000u;
+	c->retry_horizon_us = (uint64_t)o.retry_horizon_ms * 1000u;
 	c->retries = o.retries < 0 ? 0 : o.retries;
 	c->busy_retries = o.busy_retries < 0 ? 0 : o.busy_retries;
 	return c;
@@ -501,6 +506,20 @@ static void fill_result(struct stampede_result *r, const struct proto_reply *rep
 	}
 }
 
+/* A mutation the dataplane may already have applied (an attempt went
+ * unanswered) may be resent only while the dataplane still remembers its
+ * answer: within the retry horizon of that attempt. */
+static int resend_allowed(const struct stampede_client *c, const struct slot *s, uint64_t at_us)
+{
+	return s->unknown_since_us == 0 || at_us < s->unknown_since_us + c->retry_horizon_us;
+}
+
+static int is_mutation(uint8_t op)
+{
+	return op == PROTO_OP_HOLD_SEATS || op == PROTO_OP_HOLD_BEST || op == PROTO_OP_HOLD_GA ||
+	       op == PROTO_OP_CONFIRM || op == PROTO_OP_RELEASE;
+}
+
 /* One decoded reply: match it to a slot by (client id, request id) and
  * settle or reschedule that slot. */
 static void take_reply(struct stampede_client *c, struct batch *bt, const struct proto_reply *rep, struct run_state *rs,
@@ -533,6 +552,13 @@ static void take_reply(struct stampede_client *c, struct batch *bt, const struct
 	uint64_t wait = (uint64_t)rep->head.retry_after_ms * 1000u;
 	if (wait > c->busy_cap_us)
 		wait = c->busy_cap_us;
+	if (!resend_allowed(c, s, now + wait)) {
+		/* An earlier attempt went unanswered and may have been applied; past
+		 * the horizon a resend could apply it twice. Outcome unknown. */
+		s->res->error = -ETIMEDOUT;
+		s->state = SLOT_DONE;
+		return;
+	}
 	if (s->busy_left <= 0 || now + wait >= end) {
 		s->state = SLOT_DONE; /* busy it stays: the result says so */
 		return;
@@ -660,6 +686,7 @@ static int run_batch(struct stampede_client *c, struct batch *bt, struct stamped
 		s->timeouts_left = c->retries;
 		s->busy_left = c->busy_retries;
 		s->got_busy = 0;
+		s->unknown_since_us = 0;
 		s->res = &results[i];
 		memset(s->res, 0, sizeof(*s->res));
 		s->res->op = s->op;
@@ -673,7 +700,9 @@ static int run_batch(struct stampede_client *c, struct batch *bt, struct stamped
 		for (unsigned i = 0; i < bt->n; i++) {
 			struct slot *s = &bt->slot[i];
 			if (s->state == SLOT_WAIT && s->wait_until_us <= now) {
-				if (s->timeouts_left > 0) {
+				if (is_mutation(s->op) && s->unknown_since_us == 0)
+					s->unknown_since_us = s->sent_us;
+				if (s->timeouts_left > 0 && resend_allowed(c, s, now)) {
 					s->timeouts_left--;
 					s->state = SLOT_SEND;
 					s->due_us = now;

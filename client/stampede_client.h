@@ -51,6 +51,7 @@ extern "C" {
 #define STAMPEDE_DEFAULT_BUSY_RETRIES 20   /* resends after `busy` */
 #define STAMPEDE_DEFAULT_BUSY_CAP_MS 1000  /* longest wait honoured for one `busy` */
 #define STAMPEDE_DEFAULT_MAX_WAIT_MS 10000 /* longest one call (or batch) may take */
+#define STAMPEDE_DEFAULT_RETRY_HORIZON_MS 2000 /* the dataplane's idem-horizon-ms default */
 
 #define STAMPEDE_ITEMS_MAX 16          /* seats or tickets in one hold */
 #define STAMPEDE_BATCH_MAX 32          /* requests in one batch (one datagram) */
@@ -153,6 +154,11 @@ struct stampede_client_opts {
 	int busy_retries;     /* resends of a request after `busy`; 0: 20; negative: none */
 	unsigned busy_cap_ms; /* a `busy` asking for more than this waits this long; 0: 1000 */
 	unsigned max_wait_ms; /* one call or batch returns within about this long; 0: 10000 */
+	/* The dataplane's idem-horizon-ms (0: 2000). Once an attempt of a
+	 * mutation has gone unanswered, it may have been applied; resends after
+	 * this long from that attempt could be applied a second time, so the call
+	 * stops there with error -ETIMEDOUT (outcome unknown) instead. */
+	unsigned retry_horizon_ms;
 };
 
 /* One request's outcome. */

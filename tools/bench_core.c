@@ -135,6 +135,9 @@ int main(int argc, char **argv)
 	}
 	struct dp_config cfg;
 	dp_config_defaults(&cfg, 1);
+	/* The retry memory must hold every mutation of the last horizon (2 s):
+	 * sized for 2 M mutations/s, twice what one core does here. */
+	cfg.idem_max = 1u << 22;
 	cfg.holds_max = 1u << 18;
 	cfg.orders_max = 1u << 23;
 	struct dp_engine *eng;

@@ -43,7 +43,7 @@ static const struct setting settings[] = {
 	{"orders-max", T_U32, OFF(orders_max), 1, 1u << 30, "524288", "orders per worker"},
 	{"idem-max", T_U32, OFF(idem_max), 1, 1u << 28, "2097152",
 	 "mutations remembered per worker for retries (144 bytes each)"},
-	{"idem-horizon-ms", T_U32, OFF(idem_horizon_ms), 0, DP_IDEM_HORIZON_MS_MAX, "5000",
+	{"idem-horizon-ms", T_U32, OFF(idem_horizon_ms), 0, DP_IDEM_HORIZON_MS_MAX, "2000",
 	 "a retry within this of its first answer is always answered from memory; when the memory is full of "
 	 "younger entries, new mutations are answered busy"},
 	{"buyers-max", T_U32, OFF(buyers_max), 1, 1u << 30, "524288", "buyers tracked per event for the per-buyer limit"},

@@ -358,6 +358,16 @@ static void h_busy_always(struct fake *f, const struct proto_msg *msgs, unsigned
 	fake_send(f, to, out, b.len);
 }
 
+/* Ignore the first copy of every request (its answer is lost: it may have
+ * been applied), then answer busy (retry_after_ms = param) for ever. */
+static void h_lost_then_busy(struct fake *f, const struct proto_msg *msgs, unsigned n, const struct sockaddr_in *to)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (seen(f, msgs[i].hdr.request_id) == 1)
+			return;
+	h_busy_always(f, msgs, n, to);
+}
+
 /* Before the real answer: a reply to another request id, one to another
  * client id (both ok, with other hold ids), and a reply with the right ids
  * but another opcode; each in its own datagram. */
@@ -883,6 +893,49 @@ static void test_timeout(void **state)
 	fake_stop(f);
 }
 
+/*
+ * A mutation whose first attempt went unanswered may have been applied; the
+ * dataplane remembers its answer only for idem-horizon-ms. So however many
+ * busy answers follow, the client resends only within retry_horizon_ms of
+ * that attempt, then gives up with -ETIMEDOUT (outcome unknown), never with
+ * a "busy" that would invite the caller to send it again later.
+ */
+static void test_retry_horizon(void **state)
+{
+	(void)state;
+	struct fake *f = fake_start(h_lost_then_busy, 100);
+	struct stampede_client_opts o = {.port = f->port, .timeout_ms = 50, .busy_retries = 100,
+					  .busy_cap_ms = 1000, .max_wait_ms = 10000, .retry_horizon_ms = 400};
+	struct stampede_client *c = stampede_client_open(&o, NULL, 0);
+	assert_non_null(c);
+	struct stampede_result r;
+	const uint64_t t0 = t_now_us();
+	assert_int_equal(stampede_hold_ga(c, T_EVENT, 9, 1, NULL, &r), -ETIMEDOUT);
+	const uint64_t dt = t_now_us() - t0;
+	assert_int_equal(r.error, -ETIMEDOUT);
+	assert_true(r.busy_answers >= 2); /* it did keep trying inside the horizon */
+	assert_true(dt < 1000000);         /* not the 10 s max_wait */
+	struct t_logged log[T_LOG_MAX];
+	unsigned n = fake_log(f, log, NULL);
+	assert_true(n >= 3);
+	for (unsigned i = 1; i < n; i++) {
+		assert_int_equal(log[i].request_id, log[0].request_id);
+		assert_true(log[i].t_us < log[0].t_us + 400000); /* every resend inside the horizon */
+	}
+	stampede_client_close(c);
+
+	/* A read is not bounded by it: a ping keeps retrying until max_wait. */
+	struct stampede_client_opts o2 = {.port = f->port, .timeout_ms = 50, .busy_retries = 100,
+					   .busy_cap_ms = 1000, .max_wait_ms = 700, .retry_horizon_ms = 200};
+	c = stampede_client_open(&o2, NULL, 0);
+	const uint64_t t1 = t_now_us();
+	assert_int_equal(stampede_ping(c, &r), 0);
+	assert_int_equal(r.status, STAMPEDE_S_BUSY);
+	assert_true(t_now_us() - t1 >= 500000);
+	stampede_client_close(c);
+	fake_stop(f);
+}
+
 static void test_refused(void **state)
 {
 	(void)state;
@@ -1228,6 +1281,7 @@ int main(void)
 		cmocka_unit_test(test_busy_exhausted_and_capped),
 		cmocka_unit_test(test_stale_ignored),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_retry_horizon),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_batch_shuffled),
