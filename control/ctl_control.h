@@ -49,6 +49,8 @@
 #define CTL_PACE_VALUE_MAX 1000000000000ll /* counters and settings accepted from `queue` */
 #define CTL_AUTO_CALM_MS 10000u           /* auto: requests/s below threshold/2 this long before off */
 #define CTL_ROOMS_MAX DP_EVENTS_MAX       /* events with waiting-room state */
+#define CTL_PACE_QUIET_MAX 16u            /* distinct refusals logged once per connection (then silent) */
+#define CTL_PACE_QUIET_BYTES 64
 
 struct ctl_metrics;
 
@@ -117,8 +119,9 @@ struct ctl_pace {
 	struct ctl_room *rooms[CTL_ROOMS_MAX]; /* allocated on first sight */
 	unsigned n_rooms;
 	bool queue_known;           /* the dataplane answered the last `queue` */
-	uint64_t quiet_conn;        /* dp.connects when the last `queue` refusal was logged */
-	char quiet_err[64];         /* and its code */
+	uint64_t quiet_conn;        /* dp.connects the logged refusals below belong to */
+	char quiet_err[CTL_PACE_QUIET_MAX][CTL_PACE_QUIET_BYTES]; /* "cmd:code" logged on that connection */
+	unsigned n_quiet;
 };
 
 struct ctl_app {

@@ -63,17 +63,26 @@ void ctl_pace_free(struct ctl_pace *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* Log a refusal of cmd once per connection and code. */
+/* Log a refusal of cmd once per connection and code (CTL_PACE_QUIET_MAX
+ * distinct ones; past that, silently), so a refusal repeated every sweep is
+ * one log line. */
 static void ctl_pace_note(struct ctl_app *app, const char *cmd, const json_t *reply)
 {
+	struct ctl_pace *p = &app->pace;
 	const char *code = json_string_value(json_object_get(reply, "error"));
 	const char *msg = json_string_value(json_object_get(reply, "message"));
-	char key[sizeof(app->pace.quiet_err)];
+	char key[CTL_PACE_QUIET_BYTES];
 	snprintf(key, sizeof(key), "%s:%s", cmd, code ? code : "malformed");
-	if (app->pace.quiet_conn == app->dp.connects && strcmp(app->pace.quiet_err, key) == 0)
+	if (p->quiet_conn != app->dp.connects) {
+		p->quiet_conn = app->dp.connects;
+		p->n_quiet = 0;
+	}
+	for (unsigned i = 0; i < p->n_quiet; i++)
+		if (strcmp(p->quiet_err[i], key) == 0)
+			return;
+	if (p->n_quiet == CTL_PACE_QUIET_MAX)
 		return;
-	app->pace.quiet_conn = app->dp.connects;
-	snprintf(app->pace.quiet_err, sizeof(app->pace.quiet_err), "%s", key);
+	snprintf(p->quiet_err[p->n_quiet++], CTL_PACE_QUIET_BYTES, "%s", key);
 	if (code && strcmp(code, "unknown_command") == 0 && strcmp(cmd, "queue") == 0)
 		ctl_log("dataplane has no `queue` command (an older dataplane): waiting room off");
 	else

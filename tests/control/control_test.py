@@ -595,6 +595,17 @@ def sc_room_status():
         tq(mode=mode)
         time.sleep(0.4)
         check(ev_status()["waiting_room"] == word, "mode %s: %s" % (mode, ev_status()["waiting_room"]))
+    # A malformed row (mode "sideways", active, 100 more joined): ignored, not acted on, logged once.
+    n = len(admits())
+    tq(mode="sideways", opened=True, joined=150, max_active_shoppers=1000)
+    time.sleep(0.8)
+    e = ev_status()
+    got = (e["queue_length"], e["admitted"], e["active_shoppers"], e["waiting_room"])
+    check(got == (0, 0, 0, "off"), "status of a malformed queue row: %s" % (got,))
+    check(len(admits()) == n, "admitted on a malformed row: %s" % admits()[n:])
+    log = open(os.path.join(WORK, "control.log")).read()
+    check(log.count("bad_row") == 1, "malformed row logged %d times:\n%s" % (log.count("bad_row"), log))
+    tq(mode="off", joined=50)
     tq(admitted=500)  # past the positions issued (150): queue_length is 0, never negative
     time.sleep(0.4)
     check(ev_status()["queue_length"] == 0, "queue_length with admitted past issued: %s" % ev_status())

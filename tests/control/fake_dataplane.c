@@ -20,7 +20,8 @@
  *   test_queue {event, mode?, active?, opened?, prequeue?, joined?, admitted?,
  *               max_active_shoppers?, admission_per_s?, purchase_window_ms?,
  *               threshold_rps?, requests_per_s?}
- *                     script the queue (mode sets active: on true, else
+ *                     script the queue (mode "sideways" makes a malformed
+ *                     row; mode sets active: on and sideways true, else
  *                     false, unless active is given) and the event's request
  *                     rate in `status` (requests grow at requests_per_s,
  *                     default 10)
@@ -345,8 +346,11 @@ static json_t *test_queue(const json_t *req)
 		return ctl_wire_error("not_found", "event");
 	const char *mode = json_string_value(json_object_get(req, "mode"));
 	if (mode != NULL) {
-		q->mode = strcmp(mode, "on") == 0 ? "on" : strcmp(mode, "auto") == 0 ? "auto" : "off";
-		q->active = strcmp(q->mode, "on") == 0;
+		q->mode = strcmp(mode, "on") == 0	   ? "on"
+			  : strcmp(mode, "auto") == 0	   ? "auto"
+			  : strcmp(mode, "sideways") == 0 ? "sideways" /* a malformed row, for the test */
+							   : "off";
+		q->active = strcmp(q->mode, "on") == 0 || strcmp(q->mode, "sideways") == 0;
 	}
 	if (json_object_get(req, "active"))
 		q->active = json_is_true(json_object_get(req, "active"));
