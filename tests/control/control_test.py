@@ -525,8 +525,12 @@ def sc_pace_cap():
           % (t_free - first_t))
     time.sleep(0.5)
     # Once all 20 have left the window: the 5 admitted after the orders are
-    # active (the orders predate them), so 15 more: 40.
-    check(qrow()["admitted"] == 40, "admitted %d, want 40" % qrow()["admitted"])
+    # active, so 15 more: 40. The orders are confirmed one by one (a durable
+    # write each), so some of those 5 may be admitted between two orders; an
+    # order after such an admission still counts against the window
+    # (docs/waiting-room.md, "Known imprecision"), which can admit at most one
+    # more per order: 40..45.
+    check(40 <= qrow()["admitted"] <= 45, "admitted %d, want 40..45" % qrow()["admitted"])
 
 
 def sc_auto():
