@@ -45,6 +45,8 @@
 #define CTL_PACE_RATE_MIN_SPAN_MS 1000u   /* until this much is measured, rate_per_s = admission_per_s */
 #define CTL_PACE_RATE_SAMPLES 128u        /* admitted-position samples (>= window / gap + 2) */
 #define CTL_PACE_SAMPLE_GAP_MS 100u       /* at most one sample per this */
+#define CTL_PACE_RATE_REFRESH_MS 1000u    /* nobody to admit: the same position is re-sent with a new rate ... */
+#define CTL_PACE_RATE_REFRESH_CHANGE 0.1  /* ... at most this often, when it moved by more than this fraction */
 #define CTL_PACE_WINDOW_MS_MAX (7ll * 24 * 3600 * 1000) /* purchase_window_ms accepted from `queue` */
 #define CTL_PACE_VALUE_MAX 1000000000000ll /* counters and settings accepted from `queue` */
 #define CTL_AUTO_CALM_MS 10000u           /* auto: requests/s below threshold/2 this long before off */
@@ -108,6 +110,7 @@ struct ctl_room {
 	unsigned s_first, s_n;      /* ring */
 	uint64_t active_shoppers;   /* at the last sweep */
 	double rate_per_s;          /* last sent */
+	uint64_t rate_sent_ms;      /* monotonic: when (0: never) */
 	uint64_t admissions_total;  /* admitted by this process */
 	/* auto */
 	double requests_per_s;

@@ -12,7 +12,9 @@
  *               at most one second's worth saved), never more than
  *               max_active_shoppers - active shoppers, never past the last
  *               position issued, never backwards: `admit {event, admitted,
- *               rate_per_s}`.
+ *               rate_per_s}`; with nobody to admit, the same position with a
+ *               new rate when the measured rate has moved (so wait estimates
+ *               follow a stall).
  *
  * Active shoppers = buyers admitted (by this process) within the last purchase
  * window minus distinct buyers with an order in that window (the ledger), at
@@ -316,7 +318,10 @@ static double ctl_pace_measured(const struct ctl_room *r, uint64_t mono_ms)
 }
 
 /* Active and open: refill the bucket, admit what it, the cap and the
- * positions issued allow, in one `admit`. */
+ * positions issued allow, in one `admit`; or, with nobody to admit, re-send
+ * the position with the measured rate when it moved by more than
+ * CTL_PACE_RATE_REFRESH_CHANGE (at most every CTL_PACE_RATE_REFRESH_MS, and
+ * only after a first admit). */
 static void ctl_pace_admit(struct ctl_app *app, struct ctl_room *r)
 {
 	uint64_t mono = ctl_mono_ms(), wall = ctl_wall_ms();
@@ -338,7 +343,9 @@ static void ctl_pace_admit(struct ctl_app *app, struct ctl_room *r)
 	n = n < room ? n : room;
 	n = n < left ? n : left;
 	double rate = ctl_pace_measured(r, mono);
-	if (n > 0) {
+	bool refresh = n == 0 && r->rate_sent_ms != 0 && mono - r->rate_sent_ms >= CTL_PACE_RATE_REFRESH_MS &&
+		       fabs(rate - r->rate_per_s) > CTL_PACE_RATE_REFRESH_CHANGE * fmax(r->rate_per_s, 1.0);
+	if (n > 0 || refresh) {
 		uint64_t to = r->admitted + n;
 		json_t *req = json_pack("{s:s,s:I,s:I,s:f}", "cmd", "admit", "event", (json_int_t)r->event_id,
 					"admitted", (json_int_t)to, "rate_per_s", rate);
@@ -350,8 +357,10 @@ static void ctl_pace_admit(struct ctl_app *app, struct ctl_room *r)
 			r->admitted = to;
 			r->admissions_total += n;
 			r->rate_per_s = rate;
+			r->rate_sent_ms = mono;
 			r->active_shoppers += n;
-			ctl_pace_batch_add(r, n, wall);
+			if (n > 0)
+				ctl_pace_batch_add(r, n, wall);
 		} else if (rc == 0) {
 			ctl_pace_note(app, "admit", reply);
 		}
