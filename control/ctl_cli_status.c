@@ -124,7 +124,10 @@ static int event_row(struct ctl_table *t, const json_t *ev, size_t i)
 		snprintf(c[k], sizeof(c[k]), "%" JSON_INTEGER_FORMAT, nums[k]);
 	char rate[32];
 	snprintf(rate, sizeof(rate), "%.1f", rps);
-	const char *row[] = {c[0], name, state, c[1], c[2], c[3], c[4], c[5], c[6], c[7], rate, refusals};
+	/* waiting_room: "off", "on", "auto:active", "auto:idle"; "-" from a stampede-control without it. */
+	const char *room = json_string_value(json_object_get(ev, "waiting_room"));
+	const char *row[] = {c[0], name, state, c[1], c[2], c[3], c[4], c[5], c[6], c[7], room ? room : "-", rate,
+			     refusals};
 	ctl_table_row(t, row);
 	return 0;
 }
@@ -163,13 +166,13 @@ static int check_status(const json_t *reply, struct quantiles *qs)
 /* The human status: the events table, then latency/storage and control lines. */
 static int print_status_table(const json_t *reply, const struct quantiles *qs)
 {
-	static const char *const head[] = {"EVENT",	"NAME",	  "STATE",    "CAPACITY", "FREE",  "HELD",
-					   "SOLD",	"QUEUE",  "ADMITTED", "ACTIVE",	  "REQ/S", "REFUSALS"};
-	static const int align[] = {CTL_ALIGN_RIGHT, CTL_ALIGN_LEFT,  CTL_ALIGN_LEFT,  CTL_ALIGN_RIGHT,
-				    CTL_ALIGN_RIGHT, CTL_ALIGN_RIGHT, CTL_ALIGN_RIGHT, CTL_ALIGN_RIGHT,
-				    CTL_ALIGN_RIGHT, CTL_ALIGN_RIGHT, CTL_ALIGN_RIGHT, CTL_ALIGN_LEFT};
+	static const char *const head[] = {"EVENT",  "NAME",	 "STATE", "CAPACITY", "FREE",  "HELD",	   "SOLD",
+					   "QUEUE", "ADMITTED", "ACTIVE", "ROOM",	  "REQ/S", "REFUSALS"};
+	static const int align[] = {CTL_ALIGN_RIGHT, CTL_ALIGN_LEFT,  CTL_ALIGN_LEFT,	CTL_ALIGN_RIGHT, CTL_ALIGN_RIGHT,
+				    CTL_ALIGN_RIGHT, CTL_ALIGN_RIGHT, CTL_ALIGN_RIGHT, CTL_ALIGN_RIGHT, CTL_ALIGN_RIGHT,
+				    CTL_ALIGN_LEFT,  CTL_ALIGN_RIGHT, CTL_ALIGN_LEFT};
 	struct ctl_table t;
-	ctl_table_init(&t, 12, head, align);
+	ctl_table_init(&t, 13, head, align);
 	const json_t *events = json_object_get(reply, "events");
 	for (size_t i = 0; i < json_array_size(events); i++) {
 		int rc = event_row(&t, json_array_get(events, i), i);

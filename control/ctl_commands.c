@@ -65,7 +65,8 @@ static json_t *ctl_check_known(const struct ctl_ledger *l, uint32_t event_id, ui
 
 /* ---- status ---------------------------------------------------------------------- */
 
-/* status {event?}: the dataplane's status plus rates, waiting-room fields and `control`. */
+/* status {event?}: the dataplane's status plus rates, waiting-room fields
+ * (ctl_pacing.c's view from the latest `queue`) and `control`. */
 static json_t *ctl_cmd_status(struct ctl_app *app, const json_t *req)
 {
 	json_t *err = NULL;
@@ -88,10 +89,12 @@ static json_t *ctl_cmd_status(struct ctl_app *app, const json_t *req)
 		uint32_t id = (uint32_t)json_integer_value(json_object_get(ev, "id"));
 		uint64_t requests = (uint64_t)json_integer_value(json_object_get(ev, "requests"));
 		json_object_set_new(ev, "requests_per_s", json_real(ctl_rate(app, id, requests, now_ms)));
-		json_object_set_new(ev, "queue_length", json_integer(0));
-		json_object_set_new(ev, "admitted", json_integer(0));
-		json_object_set_new(ev, "active_shoppers", json_integer(0));
-		json_object_set_new(ev, "waiting_room", json_string("off"));
+		/* From the latest `queue` answer (zeros and "off" without one). */
+		const struct ctl_room *room = ctl_pace_room(app, id);
+		json_object_set_new(ev, "queue_length", json_integer(room ? (json_int_t)ctl_room_queue_length(room) : 0));
+		json_object_set_new(ev, "admitted", json_integer(room ? (json_int_t)room->admitted : 0));
+		json_object_set_new(ev, "active_shoppers", json_integer(room ? (json_int_t)room->active_shoppers : 0));
+		json_object_set_new(ev, "waiting_room", json_string(ctl_room_state(room)));
 	}
 	struct ctl_ledger_stats st;
 	memset(&st, 0, sizeof(st));

@@ -38,6 +38,21 @@
 #define CTL_AGE_MS_MAX (366ll * 24 * 3600 * 1000) /* older_than_ms bound */
 #define CTL_SET_VALUE_MAX 1000000000ll    /* max_active_shoppers, admission_per_s */
 #define CTL_ERR_BYTES 512
+/* Waiting-room pacing (ctl_pacing.c, docs/waiting-room.md "Pacing"). */
+#define CTL_PACE_BATCHES_MAX 4096u        /* admission batches kept per event (ring) */
+#define CTL_PACE_BATCH_GAP_MIN_MS 100u    /* admissions closer than max(this, window / batches) share a batch */
+#define CTL_PACE_RATE_WINDOW_MS 10000u    /* rate_per_s is measured over this */
+#define CTL_PACE_RATE_MIN_SPAN_MS 1000u   /* until this much is measured, rate_per_s = admission_per_s */
+#define CTL_PACE_RATE_SAMPLES 128u        /* admitted-position samples (>= window / gap + 2) */
+#define CTL_PACE_SAMPLE_GAP_MS 100u       /* at most one sample per this */
+#define CTL_PACE_RATE_REFRESH_MS 1000u    /* nobody to admit: the same position is re-sent with a new rate ... */
+#define CTL_PACE_RATE_REFRESH_CHANGE 0.1  /* ... at most this often, when it moved by more than this fraction */
+#define CTL_PACE_WINDOW_MS_MAX (7ll * 24 * 3600 * 1000) /* purchase_window_ms accepted from `queue` */
+#define CTL_PACE_VALUE_MAX 1000000000000ll /* counters and settings accepted from `queue` */
+#define CTL_AUTO_CALM_MS 10000u           /* auto: requests/s below threshold/2 this long before off */
+#define CTL_ROOMS_MAX DP_EVENTS_MAX       /* events with waiting-room state */
+#define CTL_PACE_QUIET_MAX 16u            /* distinct refusals logged once per connection (then silent) */
+#define CTL_PACE_QUIET_BYTES 64
 
 struct ctl_metrics;
 
@@ -57,6 +72,59 @@ struct ctl_dp {
 	unsigned backoff_ms;
 	bool ever_up;
 	uint64_t connects;     /* successful connections */
+};
+
+/* An admission batch: n buyers admitted between first_ms and last_ms (wall
+ * clock); their purchase windows are counted from last_ms (conservative). */
+struct ctl_pace_batch {
+	uint64_t first_ms, last_ms;
+	uint64_t n;
+};
+
+/* One admitted-position sample (monotonic clock) for rate_per_s. */
+struct ctl_pace_sample {
+	uint64_t t_ms;
+	uint64_t admitted;
+};
+
+enum ctl_room_mode { CTL_ROOM_OFF = 0, CTL_ROOM_ON = 1, CTL_ROOM_AUTO = 2 };
+
+/* One event's waiting room as stampede-control sees it: the latest `queue`
+ * row and the pacing state. */
+struct ctl_room {
+	uint32_t event_id;
+	bool seen; /* in the latest `queue` answer */
+	/* the latest `queue` row */
+	enum ctl_room_mode mode;
+	bool active, opened;
+	uint64_t prequeue, joined, admitted;
+	uint64_t max_active_shoppers, admission_per_s, purchase_window_ms, threshold_rps;
+	/* pacing */
+	bool pacing;                /* active and open at the last sweep */
+	double tokens;              /* token bucket, at most admission_per_s */
+	uint64_t refill_ms;         /* monotonic: tokens added up to here */
+	uint64_t pacing_since_ms;   /* monotonic */
+	struct ctl_pace_batch batches[CTL_PACE_BATCHES_MAX];
+	unsigned b_first, b_n;      /* ring */
+	struct ctl_pace_sample samples[CTL_PACE_RATE_SAMPLES];
+	unsigned s_first, s_n;      /* ring */
+	uint64_t active_shoppers;   /* at the last sweep */
+	double rate_per_s;          /* last sent */
+	uint64_t rate_sent_ms;      /* monotonic: when (0: never) */
+	uint64_t admissions_total;  /* admitted by this process */
+	/* auto */
+	double requests_per_s;
+	uint64_t calm_since_ms;     /* monotonic; 0: not calm */
+};
+
+/* The waiting-room view of all events. */
+struct ctl_pace {
+	struct ctl_room *rooms[CTL_ROOMS_MAX]; /* allocated on first sight */
+	unsigned n_rooms;
+	bool queue_known;           /* the dataplane answered the last `queue` */
+	uint64_t quiet_conn;        /* dp.connects the logged refusals below belong to */
+	char quiet_err[CTL_PACE_QUIET_MAX][CTL_PACE_QUIET_BYTES]; /* "cmd:code" logged on that connection */
+	unsigned n_quiet;
 };
 
 struct ctl_app {
@@ -82,6 +150,7 @@ struct ctl_app {
 	uint64_t expire_not_due, expire_ended, expire_not_found, expire_failed_msgs;
 	uint64_t released_total;      /* holds released by release-holds */
 	struct ctl_metrics *metrics;  /* NULL when off */
+	struct ctl_pace pace;
 };
 
 /* Monotonic and wall-clock milliseconds. */
@@ -110,12 +179,28 @@ bool ctl_dp_up(const struct ctl_dp *dp);
  * each distinct error once. Returns true when the ledger is open (it may be
  * stuck behind a batch it cannot apply: ledger_stuck). */
 bool ctl_ledger_sync(struct ctl_app *app);
-/* One sweep: ledger sync, then `expire` for due holds (when the dataplane is up). */
+/* One sweep: ledger sync, then `expire` for due holds and waiting-room pacing
+ * (when the dataplane is up). */
 void ctl_sweep(struct ctl_app *app);
 /* Fetch the dataplane status, keep it and a rate sample. */
 void ctl_status_tick(struct ctl_app *app);
 /* requests_per_s of event_id from the samples and a current count at now_ms. */
 double ctl_rate(const struct ctl_app *app, uint32_t event_id, uint64_t requests, uint64_t now_ms);
+
+/* ---- ctl_pacing.c ---- */
+/* One pacing pass: `queue`, then per event auto-activation and admission
+ * (docs/waiting-room.md). Errors are logged once per connection and code;
+ * nothing is changed on the dataplane unless its answers are well formed. */
+void ctl_pace_sweep(struct ctl_app *app);
+/* The room of event_id seen in the latest `queue` answer, or NULL (unknown
+ * event, older dataplane, or the dataplane is down). */
+const struct ctl_room *ctl_pace_room(const struct ctl_app *app, uint32_t event_id);
+/* Positions issued minus admitted, never negative. */
+uint64_t ctl_room_queue_length(const struct ctl_room *r);
+/* "off", "on", "auto:active" or "auto:idle"; r may be NULL ("off"). */
+const char *ctl_room_state(const struct ctl_room *r);
+/* Free every room (at exit). */
+void ctl_pace_free(struct ctl_pace *p);
 
 /* ---- ctl_commands.c ---- */
 /* Answer one control-socket request (any JSON object). Never NULL except on ENOMEM. */

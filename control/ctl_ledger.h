@@ -46,6 +46,12 @@
  * is seen before the hold would be offered twice. */
 #define CTL_LEDGER_RETRY_MS 200u
 #define CTL_LEDGER_ERR_BYTES 256             /* suggested size of err buffers */
+/* ctl_ledger_buyers_since examines at most this many of the newest orders
+ * (its cost per call, and so per pacing sweep, is bounded by it) ... */
+#define CTL_LEDGER_BUYERS_SCAN_MAX 65536u
+/* ... and stops at the first order this much older than `since` (log order
+ * follows commit order, so order times are nearly but not strictly sorted). */
+#define CTL_LEDGER_ORDER_SKEW_MS 5000u
 
 struct ctl_ledger;
 
@@ -196,6 +202,18 @@ size_t ctl_ledger_due(struct ctl_ledger *l, uint64_t now_ms, uint64_t *ids, size
  * Call cb for every ticket of every order (of event_id, 0: all), in log
  * order, items in hold order. Returns 0, cb's first non-zero value.
  */
+/*
+ * Distinct buyers (client ids) of event_id with an order (a CONFIRM record)
+ * whose time_ms >= since_ms, for the waiting room's active-shopper count
+ * (docs/waiting-room.md, "Pacing"). Walks back from the newest order, over at
+ * most CTL_LEDGER_BUYERS_SCAN_MAX orders, stopping at the first order older
+ * than since_ms - CTL_LEDGER_ORDER_SKEW_MS; so with more orders than that in
+ * the window it undercounts (which admits fewer buyers, never more).
+ * Returns the count (>= 0), -EINVAL (l NULL or event_id 0, nothing done), or
+ * -ENOMEM.
+ */
+long long ctl_ledger_buyers_since(const struct ctl_ledger *l, uint32_t event_id, uint64_t since_ms);
+
 typedef int (*ctl_export_cb)(void *ctx, const struct ctl_export_row *row);
 int ctl_ledger_export(const struct ctl_ledger *l, uint32_t event_id, ctl_export_cb cb, void *ctx);
 

@@ -319,3 +319,40 @@ int ctl_ledger_export(const struct ctl_ledger *l, uint32_t event_id, ctl_export_
 	}
 	return 0;
 }
+
+/* qsort order of client ids. */
+static int ctl_le_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Distinct clients of event_id with an order since since_ms (ctl_ledger.h). */
+long long ctl_ledger_buyers_since(const struct ctl_ledger *l, uint32_t event_id, uint64_t since_ms)
+{
+	if (l == NULL || event_id == 0)
+		return -EINVAL;
+	uint64_t stop_ms = since_ms > CTL_LEDGER_ORDER_SKEW_MS ? since_ms - CTL_LEDGER_ORDER_SKEW_MS : 0;
+	size_t n_orders = l->lt.orders_n;
+	size_t scan = n_orders < CTL_LEDGER_BUYERS_SCAN_MAX ? n_orders : CTL_LEDGER_BUYERS_SCAN_MAX;
+	if (scan == 0)
+		return 0;
+	uint64_t *ids = malloc(scan * sizeof(*ids));
+	if (ids == NULL)
+		return -ENOMEM;
+	size_t n = 0;
+	for (size_t k = 0; k < scan; k++) {
+		const struct ctl_order *o = &l->lt.orders[n_orders - 1 - k];
+		if (o->time_ms < stop_ms)
+			break;
+		if (o->event_id == event_id && o->time_ms >= since_ms)
+			ids[n++] = o->client_id;
+	}
+	qsort(ids, n, sizeof(*ids), ctl_le_cmp_u64);
+	long long distinct = 0;
+	for (size_t k = 0; k < n; k++)
+		if (k == 0 || ids[k] != ids[k - 1])
+			distinct++;
+	free(ids);
+	return distinct;
+}

@@ -245,6 +245,7 @@ int main(int argc, char **argv)
 	unlink(app.control_path);
 	ctl_metrics_stop(app.metrics);
 	ctl_ledger_close(app.ledger);
+	ctl_pace_free(&app.pace);
 	ctl_dp_close(&app.dp);
 	json_decref(app.last_status);
 	return CTL_EXIT_OK;

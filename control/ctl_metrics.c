@@ -205,8 +205,9 @@ static void ctl_prom_histogram(FILE *f, const char *name, const char *help, cons
 		(unsigned long long)json_integer_value(json_object_get(h, "count")));
 }
 
-/* Per-event gauges and counters from the dataplane status. */
-static void ctl_prom_events(FILE *f, const json_t *events)
+/* Per-event gauges and counters from the dataplane status and, for the
+ * waiting room, the latest `queue` answer (0 without one). */
+static void ctl_prom_events(FILE *f, const struct ctl_app *app, const json_t *events)
 {
 	static const char *const states[] = {"free", "held", "sold", "withheld"};
 	size_t i;
@@ -225,11 +226,22 @@ static void ctl_prom_events(FILE *f, const json_t *events)
 			json_integer_value(json_object_get(ev, "capacity")));
 	static const char *const room[][2] = {{"stampede_queue_depth", "Buyers waiting in the waiting room."},
 					      {"stampede_admitted", "Buyers admitted from the waiting room."},
-					      {"stampede_active_shoppers", "Admitted buyers shopping now."}};
-	for (unsigned r = 0; r < 3; r++) {
-		fprintf(f, "# HELP %s %s (0: no waiting room yet)\n# TYPE %s gauge\n", room[r][0], room[r][1], room[r][0]);
+					      {"stampede_active_shoppers", "Admitted buyers shopping now."},
+					      {"stampede_admissions_total", "Buyers admitted by this stampede-control."}};
+	for (unsigned r = 0; r < 4; r++) {
+		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", room[r][0], room[r][1], room[r][0], r == 3 ? "counter" : "gauge");
 		json_array_foreach(events, i, ev)
-			fprintf(f, "%s{event=\"%lld\"} 0\n", room[r][0], json_integer_value(json_object_get(ev, "id")));
+		{
+			uint32_t id = (uint32_t)json_integer_value(json_object_get(ev, "id"));
+			const struct ctl_room *q = ctl_pace_room(app, id);
+			uint64_t v = 0;
+			if (q != NULL)
+				v = r == 0 ? ctl_room_queue_length(q)
+				    : r == 1 ? q->admitted
+				    : r == 2 ? q->active_shoppers
+					     : q->admissions_total;
+			fprintf(f, "%s{event=\"%u\"} %llu\n", room[r][0], id, (unsigned long long)v);
+		}
 	}
 	fputs("# HELP stampede_requests_total Buyer requests by event and reply status.\n"
 	      "# TYPE stampede_requests_total counter\n",
@@ -262,7 +274,7 @@ void ctl_metrics_publish(struct ctl_metrics *m, const struct ctl_app *app)
 	/* Dataplane figures only while it answers: stale ones would mislead. */
 	const json_t *st = ctl_dp_up(&app->dp) ? app->last_status : NULL;
 	if (st != NULL) {
-		ctl_prom_events(f, json_object_get(st, "events"));
+		ctl_prom_events(f, app, json_object_get(st, "events"));
 		ctl_prom_histogram(f, "stampede_request_latency_seconds",
 				   "Buyer request latency, RX burst to TX burst (durability wait included).",
 				   json_object_get(st, "latency_us"), "sum_us", 1e-6);

@@ -1,7 +1,8 @@
 /*
  * ctl_sweep.c - stampede-control's periodic work: following the ledger,
  * sending due holds to the dataplane in `expire` messages and counting the
- * results (docs/control.md, "Hold expiry"), and sampling the dataplane's
+ * results (docs/control.md, "Hold expiry"), pacing the waiting room
+ * (ctl_pacing.c), and sampling the dataplane's
  * status once a second for requests_per_s and the metrics.
  */
 #include <errno.h>
@@ -107,6 +108,7 @@ void ctl_sweep(struct ctl_app *app)
 		if (n < CTL_HOLDS_PER_MSG_MAX)
 			break;
 	}
+	ctl_pace_sweep(app);
 	app->last_sweep_ms = ctl_mono_ms();
 }
 

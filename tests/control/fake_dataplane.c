@@ -11,13 +11,30 @@
  *                     a HOLD record created age_ms ago, expiring ttl_ms after
  *                     now; replies hold_id once durable
  *   test_confirm {hold, order}   CONFIRM record of a live hold
+ *   queue {event?}    the waiting-room rows (docs/waiting-room.md, "Dataplane
+ *                     control socket additions") of events 1 and 2
+ *   admit {event, admitted, rate_per_s}   moves the admitted position
+ *                     (backwards: bad_request)
+ *   waiting-room {event, active}
+ *   set               also changes max_active_shoppers / admission_per_s
+ *   test_queue {event, mode?, active?, opened?, prequeue?, joined?, admitted?,
+ *               max_active_shoppers?, admission_per_s?, purchase_window_ms?,
+ *               threshold_rps?, requests_per_s?}
+ *                     script the queue (mode "sideways" makes a malformed
+ *                     row; mode sets active: on and sideways true, else
+ *                     false, unless active is given) and the event's request
+ *                     rate in `status` (requests grow at requests_per_s,
+ *                     default 10)
  *
  * Replies to mutations leave only once their records are durable. Every
  * expire/release it receives is appended to --record FILE as
- * "CMD HOLD_ID NOW_MS RESULT". At start it replays the log, so a restarted
- * fake knows its holds. SIGINT/SIGTERM: exit 0.
+ * "CMD HOLD_ID NOW_MS RESULT", every admit as "admit ADMITTED NOW_MS RATE",
+ * every waiting-room as "waiting-room EVENT NOW_MS on|off". At start it
+ * replays the log, so a restarted fake knows its holds. With --no-queue it
+ * is an older dataplane: queue, admit and waiting-room are unknown_command.
+ * SIGINT/SIGTERM: exit 0.
  *
- * usage: fake_dataplane --socket PATH --data DIR --record FILE
+ * usage: fake_dataplane --socket PATH --data DIR --record FILE [--no-queue]
  */
 #define _GNU_SOURCE 1
 #include <errno.h>
@@ -56,6 +73,24 @@ static FILE *record;
 static uint64_t started_ms, status_calls;
 static const char *data_dir;
 static volatile sig_atomic_t stop;
+static int no_queue;
+
+/* One event's scripted waiting room. */
+struct fake_queue {
+	uint32_t id;
+	const char *mode; /* "off", "on", "auto" */
+	int active, opened;
+	json_int_t prequeue, joined, admitted;
+	double rate_per_s;
+	json_int_t max_active_shoppers, admission_per_s, purchase_window_ms, threshold_rps;
+	double req_base, req_per_s; /* status requests = req_base + req_per_s * (now - req_t0) */
+	uint64_t req_t0;
+};
+
+static struct fake_queue queues[2] = {
+	{T_EV_ARENA, "off", 0, 1, 0, 0, 0, 0.0, 600, 100, 600000, 1000, 0.0, 10.0, 0},
+	{T_EV_THEATRE, "off", 0, 1, 0, 0, 0, 0.0, 600, 100, 600000, 1000, 0.0, 10.0, 0},
+};
 
 /* SIGINT/SIGTERM: stop the loop. */
 static void on_signal(int sig)
@@ -120,19 +155,34 @@ static int push_durable(const struct st_record *r)
 	return 0;
 }
 
-/* A status reply in the contract's shape; requests grow by 10 a call. */
+/* The scripted queue of event id, or NULL. */
+static struct fake_queue *fq(json_int_t id)
+{
+	for (unsigned i = 0; i < 2; i++)
+		if (queues[i].id == id)
+			return &queues[i];
+	return NULL;
+}
+
+/* Requests of q's event so far (grows at req_per_s). */
+static json_int_t fake_requests(const struct fake_queue *q)
+{
+	return (json_int_t)(q->req_base + q->req_per_s * (double)(wall_ms() - q->req_t0) / 1000.0);
+}
+
+/* A status reply in the contract's shape; requests grow at the event's requests_per_s. */
 static json_t *status_reply(void)
 {
 	status_calls++;
+	json_int_t requests = fake_requests(fq(T_EV_ARENA));
 	unsigned held = 0;
 	for (unsigned i = 0; i < n_holds; i++)
 		if (holds[i].state == FAKE_ACTIVE && holds[i].rec.event_id == T_EV_ARENA)
 			held += holds[i].rec.n_items;
-	/* requests grow by 10 per status call: about 10/s when sampled each second */
 	json_t *ev = json_pack("{s:i,s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:{s:I,s:i,s:i},s:i,s:i}", "id", T_EV_ARENA,
 			       "name", "Arena", "state", "open", "on_sale_ms", 0, "capacity", 105, "free", 105 - held,
-			       "held", held, "sold", 0, "withheld", 0, "requests", (json_int_t)(status_calls * 10),
-			       "statuses", "ok", (json_int_t)(status_calls * 10), "taken", 0, "sold_out", 0,
+			       "held", held, "sold", 0, "withheld", 0, "requests", requests,
+			       "statuses", "ok", requests, "taken", 0, "sold_out", 0,
 			       "max_active_shoppers", 0, "admission_per_s", 0);
 	json_t *hist = json_pack("{s:[i,i,i,n],s:[i,i,i,i],s:i,s:i}", "le", 1, 2, 4, "counts", 1, 2, 3, 0, "sum_us",
 				 17, "count", 6);
@@ -236,6 +286,98 @@ static json_t *test_confirm(const json_t *req)
 	return ctl_wire_ok();
 }
 
+/* queue {event?}: the rows of the contract. */
+static json_t *queue_reply(const json_t *req)
+{
+	json_int_t only = json_integer_value(json_object_get(req, "event"));
+	json_t *arr = json_array();
+	for (unsigned i = 0; i < 2; i++) {
+		const struct fake_queue *q = &queues[i];
+		if (only != 0 && q->id != only)
+			continue;
+		json_array_append_new(arr, json_pack("{s:I,s:s,s:b,s:b,s:I,s:I,s:I,s:f,s:I,s:I,s:I,s:I}", "id",
+						     (json_int_t)q->id, "mode", q->mode, "active", q->active, "opened",
+						     q->opened, "prequeue", q->prequeue, "joined", q->joined, "admitted",
+						     q->admitted, "rate_per_s", q->rate_per_s, "max_active_shoppers",
+						     q->max_active_shoppers, "admission_per_s", q->admission_per_s,
+						     "purchase_window_ms", q->purchase_window_ms, "threshold_rps",
+						     q->threshold_rps));
+	}
+	return json_pack("{s:b,s:o}", "ok", 1, "events", arr);
+}
+
+/* admit {event, admitted, rate_per_s}: never backwards; recorded. */
+static json_t *admit(const json_t *req)
+{
+	struct fake_queue *q = fq(json_integer_value(json_object_get(req, "event")));
+	const json_t *adm = json_object_get(req, "admitted"), *rate = json_object_get(req, "rate_per_s");
+	if (q == NULL)
+		return ctl_wire_error("not_found", "event");
+	if (!json_is_integer(adm) || json_integer_value(adm) < q->admitted || !json_is_number(rate))
+		return ctl_wire_error("bad_request", "admitted: below the current %lld, or rate_per_s missing",
+				      (long long)q->admitted);
+	q->admitted = json_integer_value(adm);
+	q->rate_per_s = json_number_value(rate);
+	fprintf(record, "admit %lld %llu %.3f\n", (long long)q->admitted, (unsigned long long)wall_ms(), q->rate_per_s);
+	fflush(record);
+	return json_pack("{s:b,s:I,s:I}", "ok", 1, "event", (json_int_t)q->id, "admitted", q->admitted);
+}
+
+/* waiting-room {event, active}: recorded. */
+static json_t *waiting_room(const json_t *req)
+{
+	struct fake_queue *q = fq(json_integer_value(json_object_get(req, "event")));
+	const json_t *a = json_object_get(req, "active");
+	if (q == NULL)
+		return ctl_wire_error("not_found", "event");
+	if (!json_is_boolean(a))
+		return ctl_wire_error("bad_request", "active: must be a boolean");
+	q->active = json_is_true(a);
+	fprintf(record, "waiting-room %u %llu %s\n", q->id, (unsigned long long)wall_ms(), q->active ? "on" : "off");
+	fflush(record);
+	return json_pack("{s:b,s:I,s:b}", "ok", 1, "event", (json_int_t)q->id, "active", q->active);
+}
+
+/* test_queue: set the given fields of an event's queue. */
+static json_t *test_queue(const json_t *req)
+{
+	struct fake_queue *q = fq(json_integer_value(json_object_get(req, "event")));
+	if (q == NULL)
+		return ctl_wire_error("not_found", "event");
+	const char *mode = json_string_value(json_object_get(req, "mode"));
+	if (mode != NULL) {
+		q->mode = strcmp(mode, "on") == 0	   ? "on"
+			  : strcmp(mode, "auto") == 0	   ? "auto"
+			  : strcmp(mode, "sideways") == 0 ? "sideways" /* a malformed row, for the test */
+							   : "off";
+		q->active = strcmp(q->mode, "on") == 0 || strcmp(q->mode, "sideways") == 0;
+	}
+	if (json_object_get(req, "active"))
+		q->active = json_is_true(json_object_get(req, "active"));
+	if (json_object_get(req, "opened"))
+		q->opened = json_is_true(json_object_get(req, "opened"));
+	struct {
+		const char *key;
+		json_int_t *v;
+	} f[] = {{"prequeue", &q->prequeue},
+		 {"joined", &q->joined},
+		 {"admitted", &q->admitted},
+		 {"max_active_shoppers", &q->max_active_shoppers},
+		 {"admission_per_s", &q->admission_per_s},
+		 {"purchase_window_ms", &q->purchase_window_ms},
+		 {"threshold_rps", &q->threshold_rps}};
+	for (unsigned i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (json_is_integer(json_object_get(req, f[i].key)))
+			*f[i].v = json_integer_value(json_object_get(req, f[i].key));
+	const json_t *rps = json_object_get(req, "requests_per_s");
+	if (json_is_number(rps)) {
+		q->req_base = (double)fake_requests(q);
+		q->req_t0 = wall_ms();
+		q->req_per_s = json_number_value(rps);
+	}
+	return ctl_wire_ok();
+}
+
 /* Answer one request. */
 static json_t *handle(const json_t *req)
 {
@@ -256,6 +398,21 @@ static json_t *handle(const json_t *req)
 		if (json_integer_value(ev) != T_EV_ARENA && json_integer_value(ev) != T_EV_THEATRE)
 			return ctl_wire_error("not_found", "event %lld", json_integer_value(ev));
 		return json_pack("{s:b,s:O,s:O}", "ok", 1, "event", ev, "state", json_object_get(req, "action"));
+	}
+	if (!no_queue && strcmp(cmd, "queue") == 0)
+		return queue_reply(req);
+	if (!no_queue && strcmp(cmd, "admit") == 0)
+		return admit(req);
+	if (!no_queue && strcmp(cmd, "waiting-room") == 0)
+		return waiting_room(req);
+	if (strcmp(cmd, "test_queue") == 0)
+		return test_queue(req);
+	if (strcmp(cmd, "set") == 0) {
+		struct fake_queue *q = fq(json_integer_value(json_object_get(req, "event")));
+		if (q && json_is_integer(json_object_get(req, "max_active_shoppers")))
+			q->max_active_shoppers = json_integer_value(json_object_get(req, "max_active_shoppers"));
+		if (q && json_is_integer(json_object_get(req, "admission_per_s")))
+			q->admission_per_s = json_integer_value(json_object_get(req, "admission_per_s"));
 	}
 	if (strcmp(cmd, "set") == 0 || strcmp(cmd, "load") == 0) {
 		json_t *r = json_deep_copy(req);
@@ -281,6 +438,7 @@ int main(int argc, char **argv)
 	static const struct option longs[] = {{"socket", required_argument, NULL, 's'},
 					      {"data", required_argument, NULL, 'd'},
 					      {"record", required_argument, NULL, 'r'},
+					      {"no-queue", no_argument, NULL, 'q'},
 					      {NULL, 0, NULL, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
@@ -290,6 +448,8 @@ int main(int argc, char **argv)
 			data_dir = optarg;
 		else if (c == 'r')
 			rec_path = optarg;
+		else if (c == 'q')
+			no_queue = 1;
 		else
 			return 2;
 	}
@@ -304,6 +464,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	started_ms = wall_ms();
+	queues[0].req_t0 = queues[1].req_t0 = started_ms;
 	record = fopen(rec_path, "a");
 	struct st_options o = {.dir = data_dir, .nosync = true, .workers = 1};
 	int rc = record ? st_env_open(&o, &env) : -errno;

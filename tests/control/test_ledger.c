@@ -458,6 +458,42 @@ static void t_incremental(void **state)
 	assert_int_equal(st.records, 10);
 }
 
+/* Distinct buyers with an order since a time, per event (waiting-room pacing). */
+static void t_buyers_since(void **state)
+{
+	struct t_fix *f = *state;
+	struct t_write w;
+	memset(&w, 0, sizeof(w));
+	w.events = 1;
+	/* client 41 orders twice, 42 once (arena); 43 once (theatre); 44 orders
+	 * long before (arena). Times: 44 at -60 s, others at -3 s .. -1 s. */
+	static const struct {
+		uint64_t client;
+		uint32_t event;
+		uint64_t age_ms;
+	} o[] = {{44, T_EV_ARENA, 60000}, {41, T_EV_ARENA, 3000}, {42, T_EV_ARENA, 2000},
+		 {41, T_EV_ARENA, 1500}, {43, T_EV_THEATRE, 1000}};
+	for (unsigned i = 0; i < sizeof(o) / sizeof(o[0]); i++) {
+		uint32_t part = o[i].event == T_EV_ARENA ? T_PART_FLOOR : T_PART_DRESS;
+		uint32_t item = i % 2;
+		struct st_record h = t_hold(((uint64_t)(i + 1) << 32) | 1u, o[i].event, part, ST_KIND_SEAT, o[i].client,
+					    T_NOW_MS - o[i].age_ms - 10, T_NOW_MS + 600000, 1, &item);
+		w.recs[w.n++] = h;
+		w.recs[w.n++] = t_end(ST_REC_CONFIRM, &h, T_NOW_MS - o[i].age_ms, 900 + i);
+	}
+	t_write_child(f->dir, &w);
+	t_open(f);
+	assert_int_equal(ctl_ledger_buyers_since(f->l, T_EV_ARENA, 0), 0); /* nothing followed yet */
+	assert_int_equal(t_follow(f), 10);
+	assert_int_equal(ctl_ledger_buyers_since(f->l, T_EV_ARENA, T_NOW_MS - 5000), 2);  /* 41 once, 42 */
+	assert_int_equal(ctl_ledger_buyers_since(f->l, T_EV_ARENA, T_NOW_MS - 1800), 1);  /* 41's second */
+	assert_int_equal(ctl_ledger_buyers_since(f->l, T_EV_ARENA, T_NOW_MS - 100000), 3); /* and 44 */
+	assert_int_equal(ctl_ledger_buyers_since(f->l, T_EV_ARENA, T_NOW_MS), 0);
+	assert_int_equal(ctl_ledger_buyers_since(f->l, T_EV_THEATRE, T_NOW_MS - 5000), 1);
+	assert_int_equal(ctl_ledger_buyers_since(f->l, 0, 0), -EINVAL);
+	assert_int_equal(ctl_ledger_buyers_since(NULL, T_EV_ARENA, 0), -EINVAL);
+}
+
 /* A garbage definition: -EINVAL naming the event; the old one stays. */
 static void t_garbage_event(void **state)
 {
@@ -530,6 +566,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_incremental, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(t_garbage_event, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(t_garbage_batch, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(t_buyers_since, t_setup, t_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,7 +83,7 @@ status_reply='{"ok": true, "now_ms": 1794070860000, "started_ms": 1794070000000,
    "capacity": 1000, "free": 900, "held": 60, "sold": 40, "withheld": 0, "requests": 50000,
    "statuses": {"ok": 100, "taken": 3, "sold_out": 0, "busy": 12},
    "max_active_shoppers": 1000, "admission_per_s": 50, "requests_per_s": 844,
-   "queue_length": 120, "admitted": 500, "active_shoppers": 310, "waiting_room": "off"},
+   "queue_length": 120, "admitted": 500, "active_shoppers": 310, "waiting_room": "auto:active"},
   {"id": 909, "name": "Théâtre", "state": "paused", "on_sale_ms": 0,
    "capacity": 1200, "free": 1200, "held": 0, "sold": 0, "withheld": 4, "requests": 0,
    "statuses": {"ok": 0, "taken": 0},
@@ -99,9 +99,9 @@ reply "{\"status\": $status_reply}"
 run status
 want_rc "status" 0
 want_sent "status request" '[{"cmd": "status"}]'
-want_line "status heading" '^EVENT +NAME +STATE +CAPACITY +FREE +HELD +SOLD +QUEUE +ADMITTED +ACTIVE +REQ/S +REFUSALS$'
-want_line "status row 2016" '^ 2016 +Comic-Con test sale +open +1000 +900 +60 +40 +120 +500 +310 +844\.0 +taken 3, busy 12$'
-want_line "status row 909" '^  909 +Théâtre +paused +1200 +1200 +0 +0 +0 +0 +0 +0\.2 +-$'
+want_line "status heading" '^EVENT +NAME +STATE +CAPACITY +FREE +HELD +SOLD +QUEUE +ADMITTED +ACTIVE +ROOM +REQ/S +REFUSALS$'
+want_line "status row 2016" '^ 2016 +Comic-Con test sale +open +1000 +900 +60 +40 +120 +500 +310 +auto:active +844\.0 +taken 3, busy 12$'
+want_line "status row 909" '^  909 +Théâtre +paused +1200 +1200 +0 +0 +0 +0 +0 +off +0\.2 +-$'
 want_line "status latency" '^latency p50 2us p99 8us; storage 7 batches, 40 records, commit p50 1ms p99 10ms; sync full$'
 want_line "status control" '^control: pid 4242, 600 sweeps, 17 holds expired, lag 12ms$'
 run status 2016
