@@ -115,6 +115,16 @@ enum stampede_detail {
 	STAMPEDE_D_CONFIRMED = 21, /* confirm: the hold was confirmed before; same order */
 	STAMPEDE_D_REPLAY = 22,    /* the remembered first answer to this request id */
 	STAMPEDE_D_RETRY_MEMORY = 23, /* busy: retry memory full of recent requests; retry after retry_after_ms */
+	/* bad_token: why the waiting-room token was refused (docs/waiting-room.md) */
+	STAMPEDE_D_TOKEN_MALFORMED = 24,    /* drop it, queue_join again */
+	STAMPEDE_D_TOKEN_UNKNOWN_KEY = 25,  /* older than two key rotations: queue_join again */
+	STAMPEDE_D_TOKEN_FORGED = 26,       /* drop it, queue_join again */
+	STAMPEDE_D_TOKEN_WRONG_KIND = 27,   /* ticket with a hold, or access token with queue_poll */
+	STAMPEDE_D_TOKEN_WRONG_EVENT = 28,  /* use the token of that event */
+	STAMPEDE_D_TOKEN_WRONG_CLIENT = 29, /* tokens are bound to the client id that joined */
+	STAMPEDE_D_TOKEN_EXPIRED = 30,      /* purchase window over: queue_join again */
+	STAMPEDE_D_QUEUE_RESERVE = 31,      /* busy: queue positions being reserved; retry */
+	STAMPEDE_D_NO_KEYS = 32,            /* unavailable: the dataplane has no waiting-room keys */
 };
 
 /* ---- seat-map bytes: one per seat ---- */

@@ -73,6 +73,15 @@ enum dp_detail {
 	DP_D_CONFIRMED,         /* OK: hold was already confirmed; order repeated */
 	DP_D_REPLAY,            /* OK/any: answered from the idempotency record */
 	DP_D_RETRY_MEMORY,      /* BUSY: the retry memory is full of entries younger than its horizon */
+	DP_D_TOKEN_MALFORMED,   /* BAD_TOKEN: version, kind or flags wrong */
+	DP_D_TOKEN_UNKNOWN_KEY, /* BAD_TOKEN: signed by a key not live (older than two rotations) */
+	DP_D_TOKEN_FORGED,      /* BAD_TOKEN: MAC does not match */
+	DP_D_TOKEN_WRONG_KIND,  /* BAD_TOKEN: a ticket where an access token is needed, or the reverse */
+	DP_D_TOKEN_WRONG_EVENT, /* BAD_TOKEN: signed for another event */
+	DP_D_TOKEN_WRONG_CLIENT,/* BAD_TOKEN: signed for another client id */
+	DP_D_TOKEN_EXPIRED,     /* BAD_TOKEN: the access token's purchase window is over */
+	DP_D_QUEUE_RESERVE,     /* BUSY: the queue's reserved positions are used up; retry */
+	DP_D_NO_KEYS,           /* UNAVAILABLE: waiting room active but the dataplane has no keys */
 	DP_D__COUNT
 };
 
