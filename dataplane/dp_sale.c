@@ -45,6 +45,7 @@ void dp_sale_record(const struct dp_event *ev, int state, struct st_sale *out)
 	out->on_sale_ms = atomic_load(&ev->on_sale_ms);
 	out->max_active_shoppers = atomic_load(&ev->max_active_shoppers);
 	out->admission_per_s = atomic_load(&ev->admission_per_s);
+	dp_queue_record(ev, out);
 }
 
 /* ev may be NULL (nothing happens); sale must carry a valid state. */
