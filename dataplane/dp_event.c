@@ -282,6 +282,7 @@ int dp_event_publish(struct dp_engine *eng, const struct dp_event_def *def, int 
 		atomic_store(&ev->wr_mode, sale->wr_mode);
 		atomic_store(&ev->wr_active, sale->wr_mode == DP_WR_ON ? 1u : 0u);
 		atomic_store(&ev->purchase_window_ms, sale->purchase_window_ms);
+		atomic_store(&ev->threshold_rps, sale->threshold_rps);
 	}
 	if (store) {
 		/* A new event: its first block of queue positions is reserved

@@ -125,6 +125,7 @@ struct dp_event {
 	_Atomic uint32_t wr_active;
 	_Atomic uint32_t purchase_window_ms;
 	_Atomic uint32_t rate_per_s;
+	_Atomic uint32_t threshold_rps;
 	_Atomic uint64_t q_pre;       /* pre-queue joins; DP_QUEUE_CLOSED once frozen */
 	_Atomic uint64_t q_reg;       /* regular joins */
 	_Atomic uint64_t q_pre_limit; /* durable reservations: sequences issued only below */

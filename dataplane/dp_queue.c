@@ -46,6 +46,7 @@ void dp_queue_record(const struct dp_event *ev, struct st_sale *out)
 	out->wr_active = (uint8_t)atomic_load(&ev->wr_active);
 	out->rate_per_s = atomic_load(&ev->rate_per_s);
 	out->purchase_window_ms = atomic_load(&ev->purchase_window_ms);
+	out->threshold_rps = atomic_load(&ev->threshold_rps);
 	out->pre_reserve = atomic_load(&ev->q_pre_limit);
 	out->reg_reserve = atomic_load(&ev->q_reg_limit);
 	out->admitted = atomic_load(&ev->q_admitted);
@@ -79,6 +80,7 @@ int dp_queue_apply(struct dp_event *ev, const struct st_sale *sale, int recover)
 	atomic_store(&ev->wr_active, sale->wr_mode == DP_WR_ON ? 1u : sale->wr_mode == DP_WR_OFF ? 0u : sale->wr_active);
 	atomic_store(&ev->rate_per_s, sale->rate_per_s);
 	atomic_store(&ev->purchase_window_ms, sale->purchase_window_ms);
+	atomic_store(&ev->threshold_rps, sale->threshold_rps);
 	atomic_store(&ev->q_admitted, sale->admitted);
 	atomic_store(&ev->q_pre_limit, sale->pre_reserve);
 	atomic_store(&ev->q_reg_limit, sale->reg_reserve);
@@ -428,6 +430,7 @@ int dp_queue_get(struct dp_engine *eng, uint32_t event_id, struct dp_queue_view 
 	out->rate_per_s = atomic_load(&ev->rate_per_s);
 	const uint32_t w = atomic_load(&ev->purchase_window_ms);
 	out->purchase_window_ms = w ? w : DP_PURCHASE_WINDOW_MS_DEFAULT;
+	out->threshold_rps = atomic_load(&ev->threshold_rps);
 	return 0;
 }
 

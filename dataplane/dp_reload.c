@@ -126,7 +126,8 @@ static int reload_unchanged(const struct dp_event *ev, const struct dp_event_def
 		atomic_load(&ev->max_active_shoppers) == sale->max_active_shoppers &&
 		atomic_load(&ev->admission_per_s) == sale->admission_per_s &&
 		atomic_load(&ev->wr_mode) == sale->wr_mode &&
-		atomic_load(&ev->purchase_window_ms) == sale->purchase_window_ms;
+		atomic_load(&ev->purchase_window_ms) == sale->purchase_window_ms &&
+		atomic_load(&ev->threshold_rps) == sale->threshold_rps;
 	free(a);
 	free(b);
 	return rc;
@@ -165,6 +166,7 @@ static int reload(struct dp_engine *eng, struct dp_event *ev, const struct dp_ev
 	rec.wr_active = sale->wr_mode == DP_WR_ON ? 1 : sale->wr_mode == DP_WR_AUTO && rec.wr_mode == DP_WR_AUTO ? rec.wr_active : 0;
 	rec.wr_mode = sale->wr_mode;
 	rec.purchase_window_ms = sale->purchase_window_ms;
+	rec.threshold_rps = sale->threshold_rps;
 	rc = st_env_put_sale(eng->env, def->id, &rec);
 	if (rc) {
 		/* The definition is stored: a restart would show its names with

@@ -154,6 +154,7 @@ struct dp_sale_settings {
 	uint32_t admission_per_s;
 	uint8_t wr_mode;              /* enum dp_wr_mode */
 	uint32_t purchase_window_ms;  /* access-token lifetime; 0 = DP_PURCHASE_WINDOW_MS_DEFAULT */
+	uint32_t threshold_rps;       /* auto: kept for stampede-control (`queue` reports it) */
 };
 
 /* ---- waiting room (docs/waiting-room.md) ---- */
@@ -191,6 +192,7 @@ struct dp_queue_view {
 	uint64_t reg_reserve;
 	uint32_t rate_per_s;
 	uint32_t purchase_window_ms;
+	uint32_t threshold_rps;
 };
 
 /* An event's sale settings as read back (dp_event_sale_get). */

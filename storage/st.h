@@ -98,7 +98,8 @@ struct st_sale {
 	uint32_t purchase_window_ms;  /* access token lifetime; 0 = the default */
 	uint32_t _pad3;
 	uint8_t secret[ST_SALE_SECRET_SIZE]; /* wr_opened: the per-opening pre-queue secret */
-	uint8_t reserved[24];         /* zero */
+	uint32_t threshold_rps;       /* auto rooms: requests/s that switch them on (stampede-control) */
+	uint8_t reserved[20];         /* zero */
 };
 _Static_assert(sizeof(struct st_sale) == 128, "st_sale is a stored format");
 

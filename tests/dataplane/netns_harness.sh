@@ -47,7 +47,7 @@ start_dp() {
 	# shellcheck disable=SC2086 # STAMPEDE_DP_EAL is a list of EAL options
 	ip netns exec "$ns" "$dp" ${STAMPEDE_DP_EAL:--l 0} --no-huge -m 256 --no-pci --file-prefix "$prefix" \
 		--vdev "net_tap0,iface=stp0" --log-level=lib.eal:error -- \
-		--ip 10.11.0.2 --port 7300 --data "$work/data" --inventory "$inv" --control-socket "$work/dp.sock" \
+		--ip 10.11.0.2 --port 7300 --data "$work/data" --keys-file none --inventory "$inv" --control-socket "$work/dp.sock" \
 		--rx-desc 256 --tx-desc 256 --holds-max 65536 --orders-max 65536 --idem-max 65536 \
 		--buyers-max 65536 ${STAMPEDE_DP_ARGS:-} >>"$work/dataplane.log" 2>&1 &
 	dp_pid=$!
