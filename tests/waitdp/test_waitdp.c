@@ -305,6 +305,30 @@ static void test_refusals(void **state)
 		const struct dp_queue_view after = view(f, EV1);
 		assert_memory_equal(&before, &after, sizeof(before));
 	}
+	/* garbage tickets: always refused, never a crash, nothing changes */
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	for (unsigned i = 0; i < 2000; i++) {
+		uint8_t g[DP_TOKEN_SIZE];
+		for (unsigned k = 0; k < DP_TOKEN_SIZE; k++) {
+			seed ^= seed << 13;
+			seed ^= seed >> 7;
+			seed ^= seed << 17;
+			g[k] = (uint8_t)seed;
+		}
+		if (i & 1) { /* keep a plausible header so later checks are reached */
+			memcpy(g, a.token, 32);
+			g[16 + i % 16] ^= (uint8_t)(1u << (i % 8));
+		}
+		struct dp_queue_answer p;
+		assert_int_equal(dp_queue_poll(f->eng, EV1, 100, g, f->now, &p), DP_S_BAD_TOKEN);
+		assert_true(p.detail >= DP_D_TOKEN_MALFORMED && p.detail <= DP_D_TOKEN_EXPIRED);
+		uint8_t d;
+		assert_int_equal(hold_with(f, 100, g, &d), DP_S_BAD_TOKEN);
+	}
+	{
+		const struct dp_queue_view after = view(f, EV1);
+		assert_memory_equal(&before, &after, sizeof(before));
+	}
 	/* the same on holds, with the access token */
 	uint8_t d, t[DP_TOKEN_SIZE];
 	memcpy(t, acc.token, DP_TOKEN_SIZE);
@@ -452,10 +476,38 @@ static void test_old_record(void **state)
 	assert_int_equal(sv.state, DP_SALE_PAUSED);
 	assert_int_equal(sv.max_active_shoppers, 42);
 	assert_false(view(f, EV1).active);
-	/* a version 1 record with a wrong version byte is corrupt */
+	/* only version 2 is written */
 	assert_int_equal(st_env_put_sale(f->env, EV1, &s), 0);
 	s.version = 1;
 	assert_int_equal(st_env_put_sale(f->env, EV1, &s), -EINVAL);
+	/* garbage records: 72 bytes not version 1, another size: corrupt */
+	fx_shutdown(f);
+	const struct {
+		size_t len;
+		uint8_t version;
+	} bad[] = {{ST_SALE_V1_SIZE, 2}, {ST_SALE_V1_SIZE, 0}, {100, 2}, {sizeof(struct st_sale) + 1, 2}, {4, 1}};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(mdb_env_create(&env), 0);
+		assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+		assert_int_equal(mdb_env_set_mapsize(env, (size_t)1 << 30), 0);
+		assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
+		assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+		assert_int_equal(mdb_dbi_open(txn, "sale", MDB_INTEGERKEY, &dbi), 0);
+		uint8_t rec[sizeof(struct st_sale) + 1];
+		memset(rec, 0, sizeof(rec));
+		rec[0] = bad[i].version;
+		rec[4] = DP_SALE_OPEN;
+		MDB_val bv = {.mv_size = bad[i].len, .mv_data = rec};
+		assert_int_equal(mdb_put(txn, dbi, &k, &bv, 0), 0);
+		assert_int_equal(mdb_txn_commit(txn), 0);
+		mdb_env_close(env);
+		struct st_options so = {.dir = f->dir, .nosync = true, .workers = 2};
+		struct st_env *se;
+		assert_int_equal(st_env_open(&so, &se), 0);
+		struct st_sale out;
+		assert_int_equal(st_env_get_sale(se, EV1, &out), MDB_CORRUPTED);
+		st_env_close(se);
+	}
 }
 
 int main(void)
