@@ -267,6 +267,14 @@ int dp_queue_get(struct dp_engine *eng, uint32_t event_id, struct dp_queue_view 
  */
 void dp_engine_keys_set(struct dp_engine *eng, struct dp_keys *ks);
 
+/*
+ * Count one buyer request answered outside dp_execute (queue opcodes, holds
+ * refused by the token check) in event_id's request counters, as dp_execute
+ * counts its own: worker thread of w only; an unknown event or a status out
+ * of range is not counted. No malloc, syscall, lock or log.
+ */
+void dp_worker_count_event(struct dp_worker *w, uint32_t event_id, int status);
+
 /* "off", "on", "auto" ("unknown" otherwise). */
 const char *dp_wr_mode_name(int mode);
 

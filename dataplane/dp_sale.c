@@ -138,6 +138,16 @@ void dp_event_count(struct dp_worker *w, const struct dp_request *rq, const stru
 	counter_inc(&c->status[out->status]);
 }
 
+void dp_worker_count_event(struct dp_worker *w, uint32_t event_id, int status)
+{
+	struct dp_event *ev = dp_event_lookup(w->eng, event_id);
+	if (!ev || status < 0 || status >= DP_S__COUNT)
+		return;
+	struct dp_event_counters *c = &ev->counters[w->idx];
+	counter_inc(&c->requests);
+	counter_inc(&c->status[status]);
+}
+
 int dp_event_stats_get(struct dp_engine *eng, uint32_t event_id, struct dp_event_stats *out)
 {
 	struct dp_event *ev = dp_event_lookup(eng, event_id);

@@ -295,6 +295,7 @@ static void handle_queue(struct reply_ctx *ctx, const struct proto_msg *msg, uin
 		dp_queue_join(eng, msg->u.queue.event_id, msg->hdr.client_id, now_ms, &a);
 	else
 		dp_queue_poll(eng, msg->u.queue.event_id, msg->hdr.client_id, msg->token, now_ms, &a);
+	dp_worker_count_event(ctx->lc->w, msg->u.queue.event_id, a.status);
 	if (a.status != DP_S_OK) {
 		reply_status(ctx, &msg->hdr, a.status, a.detail, a.retry_after_ms);
 		return;
@@ -357,6 +358,7 @@ static void handle_msg(struct reply_ctx *ctx, const struct proto_msg *msg, uint6
 		uint8_t detail;
 		int st = dp_queue_hold_check(app->eng, &h.rq, msg->token, now_ms, &detail);
 		if (st != DP_S_OK) {
+			dp_worker_count_event(lc->w, h.rq.event_id, st);
 			reply_status(ctx, &msg->hdr, (uint8_t)st, detail, 0);
 			return;
 		}

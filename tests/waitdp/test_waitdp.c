@@ -95,6 +95,23 @@ static int hold_with(struct fx *f, uint64_t client, const uint8_t *tok, uint8_t 
 	return dp_queue_hold_check(f->eng, &rq, tok, f->now, detail);
 }
 
+/* Queue requests count in the event's request counters (auto-activation reads them). */
+static void test_counted(void **state)
+{
+	struct fx *f = *state;
+	open_wr(f, DP_WR_ON, 0);
+	struct dp_event_stats a, b;
+	assert_int_equal(dp_event_stats_get(f->eng, EV1, &a), 0);
+	dp_worker_count_event(fx_worker(f, 0), EV1, DP_S_OK);
+	dp_worker_count_event(fx_worker(f, 1), EV1, DP_S_NOT_ADMITTED);
+	dp_worker_count_event(fx_worker(f, 1), 999, DP_S_OK);     /* unknown event: not counted */
+	dp_worker_count_event(fx_worker(f, 1), EV1, DP_S__COUNT); /* bad status: not counted */
+	assert_int_equal(dp_event_stats_get(f->eng, EV1, &b), 0);
+	assert_int_equal(b.requests, a.requests + 2);
+	assert_int_equal(b.status[DP_S_OK], a.status[DP_S_OK] + 1);
+	assert_int_equal(b.status[DP_S_NOT_ADMITTED], a.status[DP_S_NOT_ADMITTED] + 1);
+}
+
 /* Mode off: no queue, holds need no token. */
 static void test_off(void **state)
 {
@@ -514,6 +531,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_off, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_counted, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_join_poll, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_admission_order, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_prequeue, fx_setup, fx_teardown),
