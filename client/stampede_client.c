@@ -424,6 +424,7 @@ static int add_order(struct stampede_client *c, struct batch *bt, uint64_t order
 	return batch_commit(c, bt, s, PROTO_OP_ORDER, proto_put_order(&bt->b, c->client_id, c->next_req, order_id));
 }
 
+/* Append QUEUE_JOIN (poll 0) or QUEUE_POLL with ticket (poll 1; NULL is -EINVAL) to bt. */
 static int add_queue(struct stampede_client *c, struct batch *bt, uint32_t event, const uint8_t *ticket, int poll)
 {
 	if (poll && !ticket)
@@ -824,12 +825,14 @@ int stampede_order(struct stampede_client *c, uint64_t order_id, struct stampede
 	return run_single(c, add_order(c, &c->single, order_id), r);
 }
 
+/* c, r: not NULL (stampede_client.h). */
 int stampede_queue_join(struct stampede_client *c, uint32_t event, struct stampede_result *r)
 {
 	batch_reset(&c->single);
 	return run_single(c, add_queue(c, &c->single, event, NULL, 0), r);
 }
 
+/* c, r: not NULL; ticket NULL is -EINVAL (stampede_client.h). */
 int stampede_queue_poll(struct stampede_client *c, uint32_t event, const uint8_t *ticket, struct stampede_result *r)
 {
 	batch_reset(&c->single);

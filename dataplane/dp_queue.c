@@ -23,6 +23,7 @@
 _Static_assert(sizeof(((struct dp_queue_answer *)0)->token) == DP_TOKEN_SIZE, "token size");
 _Static_assert(DP_QUEUE_SEQ_MAX <= DP_PREQUEUE_N_MAX, "pre-queue sequences fit the permutation");
 
+/* mode: any int; out-of-range values name "unknown". */
 const char *dp_wr_mode_name(int mode)
 {
 	switch (mode) {
@@ -103,6 +104,8 @@ int dp_queue_apply(struct dp_event *ev, const struct st_sale *sale, int recover)
 
 /* ---- per request (workers) ---- */
 
+/* The protocol detail of a verification result r (any value; DP_TOKEN_OK and
+ * unknown values give DP_D_NONE). */
 static uint8_t token_detail(enum dp_token_result r)
 {
 	switch (r) {
@@ -125,6 +128,7 @@ static uint8_t token_detail(enum dp_token_result r)
 	}
 }
 
+/* A head-only answer into out (not NULL): status, detail, retry; returns status. */
 static int answer_status(struct dp_queue_answer *out, int status, int detail, uint32_t retry_after_ms)
 {
 	memset(out, 0, sizeof(*out));
@@ -216,6 +220,7 @@ static int answer_ticket(struct dp_event *ev, const struct dp_keys *ks, const st
 	return out->status = DP_S_OK;
 }
 
+/* eng, out: not NULL; any event id, client id and time (dp_engine.h). */
 int dp_queue_join(struct dp_engine *eng, uint32_t event_id, uint64_t client_id, uint64_t now_ms,
 		  struct dp_queue_answer *out)
 {
@@ -252,6 +257,7 @@ int dp_queue_join(struct dp_engine *eng, uint32_t event_id, uint64_t client_id, 
 	return answer_ticket(ev, ks, &f, tok, now_ms, out);
 }
 
+/* eng, ticket (DP_TOKEN_SIZE bytes of anything), out: not NULL (dp_engine.h). */
 int dp_queue_poll(struct dp_engine *eng, uint32_t event_id, uint64_t client_id, const uint8_t *ticket,
 		  uint64_t now_ms, struct dp_queue_answer *out)
 {
@@ -279,6 +285,7 @@ int dp_queue_poll(struct dp_engine *eng, uint32_t event_id, uint64_t client_id, 
 	return answer_ticket(ev, ks, &f, ticket, now_ms, out);
 }
 
+/* eng, rq, detail: not NULL; token may be NULL (none sent) (dp_engine.h). */
 int dp_queue_hold_check(struct dp_engine *eng, const struct dp_request *rq, const uint8_t *token, uint64_t now_ms,
 			uint8_t *detail)
 {
@@ -298,6 +305,7 @@ int dp_queue_hold_check(struct dp_engine *eng, const struct dp_request *rq, cons
 
 /* ---- control path ---- */
 
+/* Store rec as ev's sale record (control path); 0 or a storage error. */
 static int store(struct dp_engine *eng, const struct dp_event *ev, const struct st_sale *rec)
 {
 	return st_env_put_sale(eng->env, ev->id, rec);
@@ -355,6 +363,7 @@ static int topup(struct dp_engine *eng, struct dp_event *ev, int pre)
 	return 0;
 }
 
+/* eng: not NULL; control path only, one thread (dp_engine.h). */
 int dp_queue_tick(struct dp_engine *eng, uint64_t now_ms)
 {
 	int first = 0;
@@ -374,6 +383,7 @@ int dp_queue_tick(struct dp_engine *eng, uint64_t now_ms)
 	return first;
 }
 
+/* eng: not NULL; any id, position and rate (rate_per_s may be NULL). Control path. */
 int dp_queue_admit(struct dp_engine *eng, uint32_t event_id, uint64_t admitted, const uint32_t *rate_per_s)
 {
 	struct dp_event *ev = dp_event_lookup(eng, event_id);
@@ -394,6 +404,7 @@ int dp_queue_admit(struct dp_engine *eng, uint32_t event_id, uint64_t admitted, 
 	return 0;
 }
 
+/* eng: not NULL; any id; active: 0 or not. Control path. */
 int dp_queue_set_active(struct dp_engine *eng, uint32_t event_id, int active)
 {
 	struct dp_event *ev = dp_event_lookup(eng, event_id);
@@ -411,6 +422,7 @@ int dp_queue_set_active(struct dp_engine *eng, uint32_t event_id, int active)
 	return 0;
 }
 
+/* eng, out: not NULL; any id. */
 int dp_queue_get(struct dp_engine *eng, uint32_t event_id, struct dp_queue_view *out)
 {
 	struct dp_event *ev = dp_event_lookup(eng, event_id);
@@ -434,6 +446,7 @@ int dp_queue_get(struct dp_engine *eng, uint32_t event_id, struct dp_queue_view 
 	return 0;
 }
 
+/* eng: not NULL; ks: a set nobody else frees, or NULL. Control path, QSBR thread. */
 void dp_engine_keys_set(struct dp_engine *eng, struct dp_keys *ks)
 {
 	struct dp_keys *old = eng->keys;

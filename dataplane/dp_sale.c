@@ -138,6 +138,7 @@ void dp_event_count(struct dp_worker *w, const struct dp_request *rq, const stru
 	counter_inc(&c->status[out->status]);
 }
 
+/* w: the calling worker's; any event id and status (dp_engine.h). */
 void dp_worker_count_event(struct dp_worker *w, uint32_t event_id, int status)
 {
 	struct dp_event *ev = dp_event_lookup(w->eng, event_id);

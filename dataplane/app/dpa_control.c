@@ -307,6 +307,7 @@ static json_t *cmd_waiting_room(struct dpa_control *c, const json_t *req)
 	return json_pack("{s:b, s:I, s:b}", "ok", 1, "event", (json_int_t)ev, "active", json_is_true(act));
 }
 
+/* app, err: not NULL (err_len may be 0); counts may be NULL (dpa.h). */
 int dpa_keys_load(struct dpa_app *app, char *err, size_t err_len, unsigned *count_out, int *current_out)
 {
 	struct dp_keys *ks = NULL;
