@@ -34,6 +34,8 @@ struct cli {
 	unsigned tier;
 	uint32_t first;
 	unsigned count;
+	uint8_t token[STAMPEDE_TOKEN_SIZE]; /* --token: access token for holds */
+	int has_token;
 	/* positional arguments of the command */
 	const char *arg[3];
 	unsigned nargs;
@@ -78,6 +80,8 @@ static const char global_help[] = "Usage: stampede [OPTIONS] COMMAND [ARGS]\n"
 				  "  order ORDER_ID                    show one of your orders\n"
 				  "  seat-map EVENT PART [--first N] [--count N]\n"
 				  "                                    show seat states of a section\n"
+				  "  queue-join EVENT                  join the event's waiting room\n"
+				  "  queue-poll EVENT TICKET_HEX       where a queue ticket stands now\n"
 				  "\n"
 				  "Options (before or after the command):\n"
 				  "  --server HOST     dataplane address, IPv4 or name (default 127.0.0.1)\n"
@@ -87,6 +91,8 @@ static const char global_help[] = "Usage: stampede [OPTIONS] COMMAND [ARGS]\n"
 				  "  --timeout MS      wait per attempt (default 200)\n"
 				  "  --retries N       resends after a timeout (default 5; 0 = none)\n"
 				  "  --json            print one JSON object per reply\n"
+				  "  --token HEX       access token (128 hex digits, from queue-poll) for the\n"
+				  "                    hold commands while the waiting room is on\n"
 				  "  -h, --help        this text; COMMAND --help for a command\n"
 				  "\n"
 				  "Ids (client, hold, order) are printed in hex (0x...) and accepted in hex or\n"
@@ -164,12 +170,36 @@ static unsigned parse_seats(const char *list, uint32_t *seats)
 	return n;
 }
 
+/* A token given as exactly 2 * STAMPEDE_TOKEN_SIZE hex digits into out
+ * (STAMPEDE_TOKEN_SIZE bytes); anything else is a usage error naming what. */
+static void parse_token(const char *what, const char *s, uint8_t *out)
+{
+	if (strlen(s) != 2 * STAMPEDE_TOKEN_SIZE)
+		usage_error("%s must be exactly %d hex digits (a %d-byte token), not %zu characters", what,
+			    2 * STAMPEDE_TOKEN_SIZE, STAMPEDE_TOKEN_SIZE, strlen(s));
+	for (unsigned i = 0; i < STAMPEDE_TOKEN_SIZE; i++) {
+		unsigned v = 0;
+		for (unsigned k = 0; k < 2; k++) {
+			const char ch = s[2 * i + k];
+			const int d = ch >= '0' && ch <= '9'   ? ch - '0'
+				      : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+				      : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+							       : -1;
+			if (d < 0)
+				usage_error("%s: '%c' at %u is not a hex digit", what, ch, 2 * i + k + 1);
+			v = v * 16 + (unsigned)d;
+		}
+		out[i] = (uint8_t)v;
+	}
+}
+
 /* A global option at argv[*i]; returns 1 when it was one (and consumes its
  * value), 0 when not. "--opt=value" and "--opt value" both work. */
 static int global_option(struct cli *cli, int argc, char **argv, int *i)
 {
 	const char *a = argv[*i];
-	static const char *const with_value[] = {"--server", "--port", "--client-id", "--timeout", "--retries"};
+	static const char *const with_value[] = {"--server", "--port", "--client-id", "--timeout", "--retries",
+						 "--token"};
 	if (!strcmp(a, "--json")) {
 		cli->json = 1;
 		return 1;
@@ -200,6 +230,10 @@ static int global_option(struct cli *cli, int argc, char **argv, int *i)
 			break;
 		case 3:
 			cli->o.timeout_ms = (unsigned)num_arg("--timeout", v, 1, 3600000);
+			break;
+		case 5:
+			parse_token("--token", v, cli->token);
+			cli->has_token = 1;
 			break;
 		default: {
 			const unsigned n = (unsigned)num_arg("--retries", v, 0, 1000);
@@ -265,6 +299,19 @@ static void json_out(json_t *o)
 }
 
 /* One reply (or failure) as a JSON object. */
+static const char *queue_state_name(unsigned st)
+{
+	static const char *const names[] = {"waiting", "admitted", "no_queue", "prequeue"};
+	return st < sizeof(names) / sizeof(names[0]) ? names[st] : "unknown";
+}
+
+/* tok: STAMPEDE_TOKEN_SIZE bytes; hex: 2 * STAMPEDE_TOKEN_SIZE + 1 bytes. */
+static void token_hex(const uint8_t *tok, char *hex)
+{
+	for (unsigned i = 0; i < STAMPEDE_TOKEN_SIZE; i++)
+		snprintf(hex + 2 * i, 3, "%02x", tok[i]);
+}
+
 static void print_json(const struct stampede_client *c, const struct stampede_result *r)
 {
 	json_t *o = json_object();
@@ -326,6 +373,17 @@ static void print_json(const struct stampede_client *c, const struct stampede_re
 			json_array_append_new(seats, s);
 		}
 		json_object_set_new(o, "seats", seats);
+		break;
+	}
+	case STAMPEDE_BODY_QUEUE: {
+		char hex[2 * STAMPEDE_TOKEN_SIZE + 1];
+		token_hex(r->u.queue.token, hex);
+		json_object_set_new(o, "event", json_integer(r->u.queue.event_id));
+		json_object_set_new(o, "state", json_string(queue_state_name(r->u.queue.state)));
+		json_object_set_new(o, "position", json_integer((json_int_t)r->u.queue.position));
+		json_object_set_new(o, "ahead", json_integer((json_int_t)r->u.queue.ahead));
+		json_object_set_new(o, "wait_ms", json_integer(r->u.queue.wait_ms));
+		json_object_set_new(o, "token", json_string(hex));
 		break;
 	}
 	case STAMPEDE_BODY_ORDER: {
@@ -521,7 +579,7 @@ static int cmd_hold(struct cli *cli, struct stampede_client *c)
 	uint32_t seats[STAMPEDE_ITEMS_MAX];
 	const unsigned n = parse_seats(cli->arg[2], seats);
 	struct stampede_result r;
-	stampede_hold_seats(c, event, part, n, seats, NULL, &r);
+	stampede_hold_seats(c, event, part, n, seats, cli->has_token ? cli->token : NULL, &r);
 	if (!cli->json && !r.error && r.status == STAMPEDE_S_TAKEN && r.body == STAMPEDE_BODY_HOLD &&
 	    r.u.hold.n_items == 0) {
 		/* Name the seats asked for: the reply does not say which one was taken. */
@@ -546,7 +604,7 @@ static int cmd_hold_best(struct cli *cli, struct stampede_client *c)
 	const uint32_t part = (uint32_t)num_arg("PART", cli->arg[1], 0, UINT32_MAX);
 	const unsigned n = (unsigned)num_arg("N", cli->arg[2], 1, STAMPEDE_ITEMS_MAX);
 	struct stampede_result r;
-	stampede_hold_best(c, event, part, n, cli->tier, NULL, &r);
+	stampede_hold_best(c, event, part, n, cli->tier, cli->has_token ? cli->token : NULL, &r);
 	return finish(cli, c, &r, ok_hold, part);
 }
 
@@ -556,7 +614,7 @@ static int cmd_hold_ga(struct cli *cli, struct stampede_client *c)
 	const uint32_t part = (uint32_t)num_arg("PART", cli->arg[1], 0, UINT32_MAX);
 	const unsigned n = (unsigned)num_arg("N", cli->arg[2], 1, STAMPEDE_ITEMS_MAX);
 	struct stampede_result r;
-	stampede_hold_ga(c, event, part, n, NULL, &r);
+	stampede_hold_ga(c, event, part, n, cli->has_token ? cli->token : NULL, &r);
 	return finish(cli, c, &r, ok_hold, part);
 }
 
@@ -673,6 +731,47 @@ static int cmd_seat_map(struct cli *cli, struct stampede_client *c)
 	return finish(cli, c, &r, ok_seat_map, part);
 }
 
+static void ok_queue(const struct stampede_client *c, const struct stampede_result *r)
+{
+	(void)c;
+	char hex[2 * STAMPEDE_TOKEN_SIZE + 1];
+	token_hex(r->u.queue.token, hex);
+	switch (r->u.queue.state) {
+	case STAMPEDE_QUEUE_WAITING:
+		printf("waiting: position %" PRIu64 ", %" PRIu64 " ahead, about %" PRIu32 " s\nticket %s\n",
+		       r->u.queue.position, r->u.queue.ahead, (r->u.queue.wait_ms + 999) / 1000, hex);
+		break;
+	case STAMPEDE_QUEUE_PREQUEUE:
+		printf("pre-queue: the order is drawn at opening, in %" PRIu32 " s\nticket %s\n",
+		       (r->u.queue.wait_ms + 999) / 1000, hex);
+		break;
+	case STAMPEDE_QUEUE_ADMITTED:
+		printf("admitted at position %" PRIu64 "\naccess token %s\n", r->u.queue.position, hex);
+		break;
+	default:
+		printf("no waiting room for event %" PRIu32 " now: hold without a token\n", r->u.queue.event_id);
+		break;
+	}
+}
+
+static int cmd_queue_join(struct cli *cli, struct stampede_client *c)
+{
+	const uint32_t event = (uint32_t)num_arg("EVENT", cli->arg[0], 0, UINT32_MAX);
+	struct stampede_result r;
+	stampede_queue_join(c, event, &r);
+	return finish(cli, c, &r, ok_queue, 0);
+}
+
+static int cmd_queue_poll(struct cli *cli, struct stampede_client *c)
+{
+	const uint32_t event = (uint32_t)num_arg("EVENT", cli->arg[0], 0, UINT32_MAX);
+	uint8_t ticket[STAMPEDE_TOKEN_SIZE];
+	parse_token("TICKET_HEX", cli->arg[1], ticket);
+	struct stampede_result r;
+	stampede_queue_poll(c, event, ticket, &r);
+	return finish(cli, c, &r, ok_queue, 0);
+}
+
 static const struct command commands[] = {
 	{"ping", "", 0, NULL, "Check that the server answers; show the round trip, its workers and its clock.",
 	 cmd_ping},
@@ -695,6 +794,14 @@ static const struct command commands[] = {
 	 "Show the states of seats FIRST..FIRST+COUNT-1 of section PART (default 0 and 1024, the\n"
 	 "most one page holds).",
 	 cmd_seat_map},
+	{"queue-join", "EVENT", 1, NULL,
+	 "Join the waiting room of EVENT. Prints the state, the position and the queue ticket\n"
+	 "(keep it and the --client-id: the same ticket always gives the same place).",
+	 cmd_queue_join},
+	{"queue-poll", "EVENT TICKET_HEX", 2, NULL,
+	 "Where the queue ticket (128 hex digits, from queue-join) stands now; once admitted, prints\n"
+	 "the access token to pass to the hold commands with --token.",
+	 cmd_queue_poll},
 };
 
 static void command_help(const struct command *cmd)
@@ -764,6 +871,8 @@ int main(int argc, char **argv)
 		usage_error("no command given");
 	if (cli.nargs < cmd->nargs)
 		usage_error("%s needs %s", cmd->name, cmd->args);
+	if (cli.has_token && strncmp(cmd->name, "hold", 4) != 0)
+		usage_error("--token is for hold, hold-best and hold-ga, not %s", cmd->name);
 
 	char err[256];
 	struct stampede_client *c = stampede_client_open(&cli.o, err, sizeof(err));

@@ -39,8 +39,13 @@ _Static_assert(SAME(STAMPEDE_OP_PING, PROTO_OP_PING) && SAME(STAMPEDE_OP_SEAT_MA
 		       SAME(STAMPEDE_OP_HOLD_SEATS, PROTO_OP_HOLD_SEATS) &&
 		       SAME(STAMPEDE_OP_HOLD_BEST, PROTO_OP_HOLD_BEST) && SAME(STAMPEDE_OP_HOLD_GA, PROTO_OP_HOLD_GA) &&
 		       SAME(STAMPEDE_OP_CONFIRM, PROTO_OP_CONFIRM) && SAME(STAMPEDE_OP_RELEASE, PROTO_OP_RELEASE) &&
-		       SAME(STAMPEDE_OP_ORDER, PROTO_OP_ORDER),
+		       SAME(STAMPEDE_OP_ORDER, PROTO_OP_ORDER) && SAME(STAMPEDE_OP_QUEUE_JOIN, PROTO_OP_QUEUE_JOIN) &&
+		       SAME(STAMPEDE_OP_QUEUE_POLL, PROTO_OP_QUEUE_POLL),
 	       "opcodes");
+_Static_assert(SAME(STAMPEDE_QUEUE_WAITING, PROTO_QS_WAITING) && SAME(STAMPEDE_QUEUE_ADMITTED, PROTO_QS_ADMITTED) &&
+		       SAME(STAMPEDE_QUEUE_NO_QUEUE, PROTO_QS_NO_QUEUE) &&
+		       SAME(STAMPEDE_QUEUE_PREQUEUE, PROTO_QS_PREQUEUE),
+	       "queue states");
 _Static_assert(SAME(STAMPEDE_S_OK, DP_S_OK) && SAME(STAMPEDE_S_TAKEN, DP_S_TAKEN) &&
 		       SAME(STAMPEDE_S_SOLD_OUT, DP_S_SOLD_OUT) && SAME(STAMPEDE_S_EXPIRED, DP_S_EXPIRED) &&
 		       SAME(STAMPEDE_S_LIMIT, DP_S_LIMIT) && SAME(STAMPEDE_S_NOT_FOUND, DP_S_NOT_FOUND) &&
@@ -64,7 +69,16 @@ _Static_assert(SAME(STAMPEDE_D_NONE, DP_D_NONE) && SAME(STAMPEDE_D_QTY_ZERO, DP_
 		       SAME(STAMPEDE_D_ORDERS_FULL, DP_D_ORDERS_FULL) &&
 		       SAME(STAMPEDE_D_BUYERS_FULL, DP_D_BUYERS_FULL) && SAME(STAMPEDE_D_CONFIRMED, DP_D_CONFIRMED) &&
 		       SAME(STAMPEDE_D_REPLAY, DP_D_REPLAY) &&
-		       SAME(STAMPEDE_D_RETRY_MEMORY, DP_D_RETRY_MEMORY) && DP_D__COUNT == 24,
+		       SAME(STAMPEDE_D_RETRY_MEMORY, DP_D_RETRY_MEMORY) &&
+		       SAME(STAMPEDE_D_TOKEN_MALFORMED, DP_D_TOKEN_MALFORMED) &&
+		       SAME(STAMPEDE_D_TOKEN_UNKNOWN_KEY, DP_D_TOKEN_UNKNOWN_KEY) &&
+		       SAME(STAMPEDE_D_TOKEN_FORGED, DP_D_TOKEN_FORGED) &&
+		       SAME(STAMPEDE_D_TOKEN_WRONG_KIND, DP_D_TOKEN_WRONG_KIND) &&
+		       SAME(STAMPEDE_D_TOKEN_WRONG_EVENT, DP_D_TOKEN_WRONG_EVENT) &&
+		       SAME(STAMPEDE_D_TOKEN_WRONG_CLIENT, DP_D_TOKEN_WRONG_CLIENT) &&
+		       SAME(STAMPEDE_D_TOKEN_EXPIRED, DP_D_TOKEN_EXPIRED) &&
+		       SAME(STAMPEDE_D_QUEUE_RESERVE, DP_D_QUEUE_RESERVE) && SAME(STAMPEDE_D_NO_KEYS, DP_D_NO_KEYS) &&
+		       DP_D__COUNT == 33,
 	       "details");
 _Static_assert(SAME(STAMPEDE_SEAT_FREE, DP_SEAT_FREE) && SAME(STAMPEDE_SEAT_HELD, DP_SEAT_HELD) &&
 		       SAME(STAMPEDE_SEAT_SOLD, DP_SEAT_SOLD) && SAME(STAMPEDE_SEAT_WITHHELD, DP_SEAT_OFF),
@@ -415,6 +429,20 @@ static int add_order(struct stampede_client *c, struct batch *bt, uint64_t order
 	return batch_commit(c, bt, s, PROTO_OP_ORDER, proto_put_order(&bt->b, c->client_id, c->next_req, order_id));
 }
 
+/* Append QUEUE_JOIN (poll 0) or QUEUE_POLL with ticket (poll 1; NULL is -EINVAL) to bt. */
+static int add_queue(struct stampede_client *c, struct batch *bt, uint32_t event, const uint8_t *ticket, int poll)
+{
+	if (poll && !ticket)
+		return -EINVAL;
+	struct slot *s = batch_slot(bt);
+	if (!s)
+		return -ENOSPC;
+	return poll ? batch_commit(c, bt, s, PROTO_OP_QUEUE_POLL,
+				   proto_put_queue_poll(&bt->b, c->client_id, c->next_req, event, ticket))
+		    : batch_commit(c, bt, s, PROTO_OP_QUEUE_JOIN,
+				   proto_put_queue_join(&bt->b, c->client_id, c->next_req, event));
+}
+
 static int add_seat_map(struct stampede_client *c, struct batch *bt, uint32_t event, uint32_t part, uint32_t first,
 			unsigned count, uint8_t *seats)
 {
@@ -498,6 +526,17 @@ static void fill_result(struct stampede_result *r, const struct proto_reply *rep
 		r->u.order.n_items = o->n_items;
 		memcpy(r->u.order.payment_ref, o->payment_ref, sizeof(r->u.order.payment_ref));
 		memcpy(r->u.order.items, rep->u.order.items, sizeof(uint32_t) * o->n_items);
+		break;
+	}
+	case PROTO_R_QUEUE: {
+		const struct proto_queue_reply *q = &rep->u.queue;
+		r->body = STAMPEDE_BODY_QUEUE;
+		r->u.queue.event_id = q->event_id;
+		r->u.queue.state = q->state;
+		r->u.queue.position = q->position;
+		r->u.queue.ahead = q->ahead;
+		r->u.queue.wait_ms = q->wait_ms;
+		memcpy(r->u.queue.token, q->token, STAMPEDE_TOKEN_SIZE);
 		break;
 	}
 	default:
@@ -815,6 +854,20 @@ int stampede_order(struct stampede_client *c, uint64_t order_id, struct stampede
 	return run_single(c, add_order(c, &c->single, order_id), r);
 }
 
+/* c, r: not NULL (stampede_client.h). */
+int stampede_queue_join(struct stampede_client *c, uint32_t event, struct stampede_result *r)
+{
+	batch_reset(&c->single);
+	return run_single(c, add_queue(c, &c->single, event, NULL, 0), r);
+}
+
+/* c, r: not NULL; ticket NULL is -EINVAL (stampede_client.h). */
+int stampede_queue_poll(struct stampede_client *c, uint32_t event, const uint8_t *ticket, struct stampede_result *r)
+{
+	batch_reset(&c->single);
+	return run_single(c, add_queue(c, &c->single, event, ticket, 1), r);
+}
+
 int stampede_seat_map(struct stampede_client *c, uint32_t event, uint32_t part, uint32_t first, unsigned count,
 		      uint8_t *seats, struct stampede_result *r)
 {
@@ -878,6 +931,16 @@ int stampede_batch_add_release(struct stampede_client *c, uint64_t hold_id)
 int stampede_batch_add_order(struct stampede_client *c, uint64_t order_id)
 {
 	return add_order(c, user_batch(c), order_id);
+}
+
+int stampede_batch_add_queue_join(struct stampede_client *c, uint32_t event)
+{
+	return add_queue(c, user_batch(c), event, NULL, 0);
+}
+
+int stampede_batch_add_queue_poll(struct stampede_client *c, uint32_t event, const uint8_t *ticket)
+{
+	return add_queue(c, user_batch(c), event, ticket, 1);
 }
 
 int stampede_batch_add_seat_map(struct stampede_client *c, uint32_t event, uint32_t part, uint32_t first,

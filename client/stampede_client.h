@@ -63,6 +63,8 @@ extern "C" {
 /* ---- request kinds (the wire opcodes) ---- */
 enum stampede_op {
 	STAMPEDE_OP_PING = 0x01,
+	STAMPEDE_OP_QUEUE_JOIN = 0x02,
+	STAMPEDE_OP_QUEUE_POLL = 0x03,
 	STAMPEDE_OP_SEAT_MAP = 0x04,
 	STAMPEDE_OP_HOLD_SEATS = 0x05,
 	STAMPEDE_OP_HOLD_BEST = 0x06,
@@ -116,6 +118,16 @@ enum stampede_detail {
 	STAMPEDE_D_CONFIRMED = 21, /* confirm: the hold was confirmed before; same order */
 	STAMPEDE_D_REPLAY = 22,    /* the remembered first answer to this request id */
 	STAMPEDE_D_RETRY_MEMORY = 23, /* busy: retry memory full of recent requests; retry after retry_after_ms */
+	/* bad_token: why the waiting-room token was refused (docs/waiting-room.md) */
+	STAMPEDE_D_TOKEN_MALFORMED = 24,    /* drop it, queue_join again */
+	STAMPEDE_D_TOKEN_UNKNOWN_KEY = 25,  /* older than two key rotations: queue_join again */
+	STAMPEDE_D_TOKEN_FORGED = 26,       /* drop it, queue_join again */
+	STAMPEDE_D_TOKEN_WRONG_KIND = 27,   /* ticket with a hold, or access token with queue_poll */
+	STAMPEDE_D_TOKEN_WRONG_EVENT = 28,  /* use the token of that event */
+	STAMPEDE_D_TOKEN_WRONG_CLIENT = 29, /* tokens are bound to the client id that joined */
+	STAMPEDE_D_TOKEN_EXPIRED = 30,      /* purchase window over: queue_join again */
+	STAMPEDE_D_QUEUE_RESERVE = 31,      /* busy: queue positions being reserved; retry */
+	STAMPEDE_D_NO_KEYS = 32,            /* unavailable: the dataplane has no waiting-room keys */
 };
 
 /* ---- seat-map bytes: one per seat ---- */
@@ -139,6 +151,15 @@ enum stampede_body {
 	STAMPEDE_BODY_HOLD, /* hold_*, confirm, release */
 	STAMPEDE_BODY_SEAT_MAP,
 	STAMPEDE_BODY_ORDER,
+	STAMPEDE_BODY_QUEUE, /* queue_join, queue_poll */
+};
+
+/* ---- waiting-room queue states (u.queue.state) ---- */
+enum stampede_queue_state {
+	STAMPEDE_QUEUE_WAITING = 0,  /* token = queue ticket: poll again with it */
+	STAMPEDE_QUEUE_ADMITTED = 1, /* token = access token: pass it to the hold calls */
+	STAMPEDE_QUEUE_NO_QUEUE = 2, /* no waiting room now: hold without a token */
+	STAMPEDE_QUEUE_PREQUEUE = 3, /* before the on-sale time: poll with the ticket; wait_ms = time to opening */
 };
 
 /* ---- options ---- */
@@ -210,6 +231,14 @@ struct stampede_result {
 			uint8_t payment_ref[STAMPEDE_PAYMENT_REF_MAX]; /* zero-padded */
 			uint32_t items[STAMPEDE_ITEMS_MAX];
 		} order;
+		struct {
+			uint32_t event_id;
+			uint8_t state;     /* enum stampede_queue_state */
+			uint64_t position; /* place in the queue, 0 first */
+			uint64_t ahead;    /* WAITING: buyers ahead still to be admitted */
+			uint32_t wait_ms;  /* WAITING: estimated wait; PREQUEUE: time until opening */
+			uint8_t token[STAMPEDE_TOKEN_SIZE]; /* ticket or access token (zeros for NO_QUEUE) */
+		} queue;
 	} u;
 };
 
@@ -336,6 +365,25 @@ int stampede_release(struct stampede_client *c, uint64_t hold_id, struct stamped
 int stampede_order(struct stampede_client *c, uint64_t order_id, struct stampede_result *r);
 
 /*
+ * Join the waiting room of event (docs/waiting-room.md). Body: u.queue with
+ * status ok (state WAITING or PREQUEUE: keep u.queue.token, the queue
+ * ticket, and poll with it; ADMITTED: the token is an access token for the
+ * hold calls; NO_QUEUE: hold without a token); none for a refusal
+ * (busy / queue_reserve_full: retried by the library like any busy;
+ * unavailable / no_keys; not_found). No argument rules.
+ */
+int stampede_queue_join(struct stampede_client *c, uint32_t event, struct stampede_result *r);
+
+/*
+ * Ask where the ticket (STAMPEDE_TOKEN_SIZE bytes from queue_join; not
+ * NULL, else -EINVAL) stands now; the same ticket always gives the same
+ * position. Body: u.queue as for stampede_queue_join; a refused ticket is
+ * bad_token with a STAMPEDE_D_TOKEN_* detail and no body.
+ */
+int stampede_queue_poll(struct stampede_client *c, uint32_t event, const uint8_t *ticket,
+			struct stampede_result *r);
+
+/*
  * Read seats first..first+count-1 of section part of event into seats[] (one
  * byte per seat: STAMPEDE_SEAT_STATE / STAMPEDE_SEAT_TIER). count must be
  * 1..STAMPEDE_SEATMAP_PAGE_MAX and seats a buffer of at least count bytes,
@@ -384,6 +432,8 @@ int stampede_batch_add_hold_ga(struct stampede_client *c, uint32_t event, uint32
 int stampede_batch_add_confirm(struct stampede_client *c, uint64_t hold_id, const char *payment_ref);
 int stampede_batch_add_release(struct stampede_client *c, uint64_t hold_id);
 int stampede_batch_add_order(struct stampede_client *c, uint64_t order_id);
+int stampede_batch_add_queue_join(struct stampede_client *c, uint32_t event);
+int stampede_batch_add_queue_poll(struct stampede_client *c, uint32_t event, const uint8_t *ticket);
 int stampede_batch_add_seat_map(struct stampede_client *c, uint32_t event, uint32_t part, uint32_t first,
 				unsigned count, uint8_t *seats);
 

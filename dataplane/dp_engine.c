@@ -98,6 +98,7 @@ void dp_engine_destroy(struct dp_engine *eng)
 	for (unsigned i = 0; i < eng->cfg.workers; i++)
 		worker_fini(&eng->workers[i]);
 	free(eng->workers);
+	dp_keys_free(eng->keys);
 	free(eng);
 }
 

@@ -25,6 +25,7 @@
 
 struct dp_engine;
 struct dp_worker;
+struct dp_keys;
 
 /* Fill a config with the defaults for `workers` workers. */
 void dp_config_defaults(struct dp_config *cfg, unsigned workers);
@@ -189,6 +190,93 @@ uint32_t dp_buyer_count(struct dp_engine *eng, uint32_t event_id, uint64_t clien
 int dp_order_get(struct dp_engine *eng, uint64_t order_id, struct dp_order_view *out);
 /* Orders made so far by one worker (order ids are dp_order_id(worker, 1..n)). */
 uint64_t dp_worker_orders(const struct dp_worker *w);
+
+/* ---- waiting room (dp_queue.c, docs/waiting-room.md) ----
+ *
+ * Workers (per request, lock-free, no malloc/syscall/log) answer QUEUE_JOIN
+ * and QUEUE_POLL and check HOLD_* tokens with the engine's RCU-published key
+ * set; the control path freezes the pre-queue at opening, tops up the
+ * durable reservations, admits and switches the room.
+ */
+
+/*
+ * QUEUE_JOIN of client_id for event_id at now_ms (worker thread, QSBR
+ * online). Always fills *out and returns out->status: OK (state NO_QUEUE
+ * when the room is not active; PREQUEUE with a pre-queue ticket before
+ * the on-sale time; else WAITING or ADMITTED with a ticket or access
+ * token), NOT_FOUND/event, BUSY/queue_reserve_full (retry_after_ms set:
+ * the reservation is used up; nothing taken), UNAVAILABLE/no_keys.
+ */
+int dp_queue_join(struct dp_engine *eng, uint32_t event_id, uint64_t client_id, uint64_t now_ms,
+		  struct dp_queue_answer *out);
+
+/*
+ * QUEUE_POLL with ticket (DP_TOKEN_SIZE bytes, any content; not NULL).
+ * Stateless: the same ticket gives the same position. Returns out->status:
+ * OK as dp_queue_join (the ticket itself in out->token while WAITING or
+ * PREQUEUE), NOT_FOUND/event, BAD_TOKEN with a token_* detail (nothing
+ * changes), UNAVAILABLE/no_keys while active without keys.
+ */
+int dp_queue_poll(struct dp_engine *eng, uint32_t event_id, uint64_t client_id, const uint8_t *ticket,
+		  uint64_t now_ms, struct dp_queue_answer *out);
+
+/*
+ * May rq (a HOLD_* of rq->client_id in rq->event_id) run, given the access
+ * token (DP_TOKEN_SIZE bytes, or NULL when none was sent)? Worker thread.
+ * Returns DP_S_OK (room not active, unknown event, or a valid token),
+ * DP_S_NOT_ADMITTED (active, no token or no keys) or DP_S_BAD_TOKEN with
+ * *detail set to the token_* reason; *detail is DP_D_NONE otherwise.
+ */
+int dp_queue_hold_check(struct dp_engine *eng, const struct dp_request *rq, const uint8_t *token, uint64_t now_ms,
+			uint8_t *detail);
+
+/*
+ * Control path, periodically (every few ms) and at start: for every event,
+ * freeze the pre-queue once now_ms >= on_sale_ms (draw the per-opening
+ * secret, store n and it, then publish the permutation) and top up each
+ * reservation (durably) when its counter is within DP_QUEUE_RESERVE / 2 of
+ * it. Returns 0, or the first storage / OpenSSL error (-EIO); what failed is
+ * retried at the next call, nothing is published before it is stored.
+ */
+int dp_queue_tick(struct dp_engine *eng, uint64_t now_ms);
+
+/*
+ * Set the admitted position (positions below it are admitted) and the
+ * measured admission rate (for wait estimates; rate_per_s may be NULL to
+ * keep it). Durable first. Control path. Errors: -ENOENT (event), -ERANGE
+ * (admitted below the current admitted position; nothing changes), or a
+ * storage error.
+ */
+int dp_queue_admit(struct dp_engine *eng, uint32_t event_id, uint64_t admitted, const uint32_t *rate_per_s);
+
+/*
+ * Switch the room of an `auto` event on or off (durable first). Control
+ * path. Errors: -ENOENT, -EPERM (mode on or off: fixed by the inventory),
+ * or a storage error.
+ */
+int dp_queue_set_active(struct dp_engine *eng, uint32_t event_id, int active);
+
+/* An event's waiting-room state. Control path or any QSBR reader.
+ * Errors: -ENOENT. */
+int dp_queue_get(struct dp_engine *eng, uint32_t event_id, struct dp_queue_view *out);
+
+/*
+ * Publish a new key set (ownership passes to the engine; NULL = no keys)
+ * and free the old one after a grace period. Control path, QSBR-registered
+ * thread. Never fails.
+ */
+void dp_engine_keys_set(struct dp_engine *eng, struct dp_keys *ks);
+
+/*
+ * Count one buyer request answered outside dp_execute (queue opcodes, holds
+ * refused by the token check) in event_id's request counters, as dp_execute
+ * counts its own: worker thread of w only; an unknown event or a status out
+ * of range is not counted. No malloc, syscall, lock or log.
+ */
+void dp_worker_count_event(struct dp_worker *w, uint32_t event_id, int status);
+
+/* "off", "on", "auto" ("unknown" otherwise). */
+const char *dp_wr_mode_name(int mode);
 
 /* ---- seat word decoding ---- */
 static inline enum dp_seat_state dp_seat_word_state(uint64_t w) { return (enum dp_seat_state)(w >> 62); }

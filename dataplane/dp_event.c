@@ -123,6 +123,7 @@ void dp_event_free(struct dp_event *ev)
 	free(ev->counters);
 	dp_buyers_fini(&ev->buyers);
 	dp_event_def_free(ev->def);
+	free(ev->q_open);
 	free(ev);
 }
 
@@ -278,8 +279,16 @@ int dp_event_publish(struct dp_engine *eng, const struct dp_event_def *def, int 
 		atomic_store(&ev->on_sale_ms, sale->on_sale_ms);
 		atomic_store(&ev->max_active_shoppers, sale->max_active_shoppers);
 		atomic_store(&ev->admission_per_s, sale->admission_per_s);
+		atomic_store(&ev->wr_mode, sale->wr_mode);
+		atomic_store(&ev->wr_active, sale->wr_mode == DP_WR_ON ? 1u : 0u);
+		atomic_store(&ev->purchase_window_ms, sale->purchase_window_ms);
+		atomic_store(&ev->threshold_rps, sale->threshold_rps);
 	}
 	if (store) {
+		/* A new event: its first block of queue positions is reserved
+		 * with its first sale record. */
+		atomic_store(&ev->q_pre_limit, DP_QUEUE_RESERVE);
+		atomic_store(&ev->q_reg_limit, DP_QUEUE_RESERVE);
 		/* Sale settings first: a crash before the definition is stored
 		 * leaves a sale record of no event, which recovery ignores and
 		 * the next load replaces. */

@@ -13,6 +13,8 @@
 #include <urcu/urcu-qsbr.h>
 
 #include "dataplane/dp_engine.h"
+#include "dataplane/dp_prequeue.h"
+#include "dataplane/dp_token.h"
 
 #define DP_CACHE_LINE 64
 /* A GA need not asked for again (by a buyer's retry) within this is dropped. */
@@ -117,6 +119,19 @@ struct dp_event {
 	_Atomic uint64_t on_sale_ms;
 	_Atomic uint32_t max_active_shoppers;
 	_Atomic uint32_t admission_per_s;
+	/* Waiting room (dp_queue.c): written by the control path, read and
+	 * counted lock-free by workers. */
+	_Atomic uint32_t wr_mode;            /* enum dp_wr_mode */
+	_Atomic uint32_t wr_active;
+	_Atomic uint32_t purchase_window_ms;
+	_Atomic uint32_t rate_per_s;
+	_Atomic uint32_t threshold_rps;
+	_Atomic uint64_t q_pre;       /* pre-queue joins; DP_QUEUE_CLOSED once frozen */
+	_Atomic uint64_t q_reg;       /* regular joins */
+	_Atomic uint64_t q_pre_limit; /* durable reservations: sequences issued only below */
+	_Atomic uint64_t q_reg_limit;
+	_Atomic uint64_t q_admitted;
+	struct dp_queue_open *q_open; /* RCU-published once at opening; NULL before */
 	uint32_t n_parts;
 	struct dp_part *parts; /* sorted by id */
 	struct dp_buyers buyers;
@@ -124,6 +139,16 @@ struct dp_event {
 	/* Deep copy, for names, export and re-encoding; RCU-published (a
 	 * reload replaces it; the seat arrays parts point to move with it). */
 	struct dp_event_def *def;
+};
+
+/* Bit of dp_event.q_pre set when the pre-queue is frozen (n below it). */
+#define DP_QUEUE_CLOSED (UINT64_C(1) << 63)
+
+/* What the opening froze: n pre-queue joiners and their permutation. */
+struct dp_queue_open {
+	uint64_t n;
+	uint8_t secret[ST_SALE_SECRET_SIZE];
+	struct dp_prequeue pq; /* valid when n > 0 */
 };
 
 struct dp_catalog {
@@ -228,6 +253,7 @@ struct dp_engine {
 	struct dp_catalog *catalog; /* RCU-published */
 	_Atomic uint32_t ga_needs; /* GA slices whose `need` is set: workers scan while > 0 */
 	struct dp_worker *workers;
+	struct dp_keys *keys; /* RCU-published waiting-room key set; NULL: none */
 };
 
 /*
@@ -266,6 +292,15 @@ void dp_sale_record(const struct dp_event *ev, int state, struct st_sale *out);
 void dp_sale_apply(struct dp_event *ev, const struct st_sale *sale);
 /* Count one buyer request and its reply for the event it concerns (worker). */
 void dp_event_count(struct dp_worker *w, const struct dp_request *rq, const struct dp_reply *out);
+
+/* ---- dp_queue.c ---- */
+/* Apply the waiting-room part of a stored sale record to ev (control path:
+ * load, recovery). recover: counters resume from the stored reservations
+ * and the opening is rebuilt. Returns 0, or -EIO/-ENOMEM from rebuilding
+ * the permutation. */
+int dp_queue_apply(struct dp_event *ev, const struct st_sale *sale, int recover);
+/* Fill the waiting-room part of a sale record from ev. */
+void dp_queue_record(const struct dp_event *ev, struct st_sale *out);
 
 /* ---- dp_buyers.c ---- */
 int dp_buyers_init(struct dp_buyers *b, uint32_t slots_min);

@@ -53,6 +53,15 @@ const char *dp_detail_name(int detail)
 		[DP_D_CONFIRMED] = "already_confirmed",
 		[DP_D_REPLAY] = "replayed",
 		[DP_D_RETRY_MEMORY] = "retry_memory_full",
+		[DP_D_TOKEN_MALFORMED] = "token_malformed",
+		[DP_D_TOKEN_UNKNOWN_KEY] = "token_unknown_key",
+		[DP_D_TOKEN_FORGED] = "token_forged",
+		[DP_D_TOKEN_WRONG_KIND] = "token_wrong_kind",
+		[DP_D_TOKEN_WRONG_EVENT] = "token_wrong_event",
+		[DP_D_TOKEN_WRONG_CLIENT] = "token_wrong_client",
+		[DP_D_TOKEN_EXPIRED] = "token_expired",
+		[DP_D_QUEUE_RESERVE] = "queue_reserve_full",
+		[DP_D_NO_KEYS] = "no_keys",
 	};
 	return detail >= 0 && detail < DP_D__COUNT ? names[detail] : "unknown";
 }

@@ -348,8 +348,16 @@ static enum proto_err decode_reply_body(struct proto_reply *r, const uint8_t *bo
 		memcpy(r->u.order.items, body + sizeof(*o), 4u * o->n_items);
 		return PROTO_OK;
 	}
-	default: /* QUEUE_JOIN, QUEUE_POLL: head only in version 1 */
-		return PROTO_E_BODY_LEN;
+	default: { /* QUEUE_JOIN, QUEUE_POLL */
+		struct proto_queue_reply *q = &r->u.queue;
+		if (blen != sizeof(*q))
+			return PROTO_E_BODY_LEN;
+		memcpy(q, body, sizeof(*q));
+		if (q->state >= PROTO_QS__COUNT || q->_pad[0] || q->_pad[1] || q->_pad[2] || q->_pad2)
+			return PROTO_E_FIELD;
+		r->kind = PROTO_R_QUEUE;
+		return PROTO_OK;
+	}
 	}
 }
 
@@ -378,7 +386,7 @@ static enum proto_err decode_reply(const uint8_t *buf, size_t len, size_t at, st
 	if (r->hdr.client_id == 0 && !(head_only && r->head.status == DP_S_BAD_REQUEST))
 		return PROTO_E_FIELD;
 	if (head_only) {
-		if (r->head.status == DP_S_OK && op != PROTO_OP_QUEUE_JOIN && op != PROTO_OP_QUEUE_POLL)
+		if (r->head.status == DP_S_OK)
 			return PROTO_E_BODY_LEN; /* ok always says what happened */
 		r->kind = PROTO_R_STATUS;
 	} else {
@@ -586,4 +594,26 @@ int proto_put_queue_poll(struct proto_buf *b, uint64_t client_id, uint64_t reque
 	enc_begin(&x, b, PROTO_OP_QUEUE_POLL, token, client_id, request_id);
 	proto_put(b, &q, sizeof(q));
 	return enc_end(&x, token);
+}
+
+int proto_put_queue_reply(struct proto_buf *b, const struct proto_hdr *rq, const struct proto_queue_reply *q)
+{
+	if (q->state >= PROTO_QS__COUNT)
+		return -1;
+	const size_t len0 = b->len;
+	const int of0 = b->overflow;
+	struct proto_queue_reply body = *q;
+	memset(body._pad, 0, sizeof(body._pad));
+	body._pad2 = 0;
+	const struct proto_reply_head head = {.status = DP_S_OK};
+	long at = proto_begin_msg(b, (uint8_t)((rq->opcode & ~PROTO_OP_REPLY) | PROTO_OP_REPLY), 0, rq->client_id,
+				  rq->request_id);
+	proto_put(b, &head, sizeof(head));
+	proto_put(b, &body, sizeof(body));
+	if (proto_end_msg(b, at) != 0) {
+		b->len = len0;
+		b->overflow = of0;
+		return -1;
+	}
+	return 0;
 }

@@ -163,6 +163,28 @@ struct __attribute__((packed)) proto_order_reply {
 };
 _Static_assert(sizeof(struct proto_order_reply) == 68, "layout");
 
+/* QUEUE_JOIN / QUEUE_POLL reply (status ok): head, then this (96 bytes).
+ * Refusals (bad_token, busy, unavailable, not_found, ...) are head only. */
+enum proto_queue_state {
+	PROTO_QS_WAITING = 0,  /* token = queue ticket; position, ahead, wait_ms estimated */
+	PROTO_QS_ADMITTED = 1, /* token = access token (kind 2) */
+	PROTO_QS_NO_QUEUE = 2, /* waiting room not active: hold directly; token all zero */
+	PROTO_QS_PREQUEUE = 3, /* before opening: token = pre-queue ticket; wait_ms = time to opening */
+	PROTO_QS__COUNT
+};
+
+struct __attribute__((packed)) proto_queue_reply {
+	uint32_t event_id;
+	uint8_t state;    /* enum proto_queue_state */
+	uint8_t _pad[3];  /* 0 */
+	uint64_t position;
+	uint64_t ahead;   /* position - admitted (WAITING), else 0 */
+	uint32_t wait_ms; /* estimated wait (WAITING), time to opening (PREQUEUE) */
+	uint32_t _pad2;   /* 0 */
+	uint8_t token[PROTO_TOKEN_SIZE];
+};
+_Static_assert(sizeof(struct proto_queue_reply) == 96, "layout");
+
 /* ---- decoding ---- */
 
 /* One decoded request message. Pointers point into the datagram. */
@@ -226,6 +248,7 @@ enum proto_reply_kind {
 	PROTO_R_HOLD,       /* HOLD_SEATS, HOLD_BEST, HOLD_GA, CONFIRM, RELEASE */
 	PROTO_R_SEAT_MAP,
 	PROTO_R_ORDER,
+	PROTO_R_QUEUE,      /* QUEUE_JOIN, QUEUE_POLL */
 };
 
 /* One decoded reply message (clients). Arrays are copied out; pointers
@@ -254,6 +277,7 @@ struct proto_reply {
 			struct proto_order_reply body;
 			uint32_t items[PROTO_ITEMS_MAX]; /* body.n_items */
 		} order;
+		struct proto_queue_reply queue;
 	} u;
 };
 
@@ -261,8 +285,9 @@ struct proto_reply {
  * Decode the reply message at buf[*off ..], as strictly as requests: on
  * success advance *off past it; on any error set *off to len. A reply is
  * head only, or head plus its opcode's body (docs/protocol.md); head only
- * is refused for status ok (except QUEUE_* replies, head only in version
- * 1). A reply to an unknown opcode is accepted only as a head-only
+ * is refused for status ok. A QUEUE_* body must be exactly a
+ * proto_queue_reply with a known state and zero padding (PROTO_E_FIELD
+ * otherwise). A reply to an unknown opcode is accepted only as a head-only
  * bad_request; client id 0 only in a head-only bad_request. Status and
  * detail must be known numbers, counts within PROTO_ITEMS_MAX /
  * PROTO_SEATMAP_PAGE_MAX, padding zero, flags zero.
@@ -317,6 +342,15 @@ int proto_put_confirm(struct proto_buf *b, uint64_t client_id, uint64_t request_
 int proto_put_release(struct proto_buf *b, uint64_t client_id, uint64_t request_id, uint64_t hold_id);
 int proto_put_order(struct proto_buf *b, uint64_t client_id, uint64_t request_id, uint64_t order_id);
 int proto_put_queue_join(struct proto_buf *b, uint64_t client_id, uint64_t request_id, uint32_t event_id);
+/*
+ * Reply encoder (dataplane, tests): append a whole QUEUE_JOIN/QUEUE_POLL
+ * reply, status ok, with body q (q->_pad and q->_pad2 are written as 0),
+ * answering request header rq (its opcode without PROTO_OP_REPLY, its
+ * client and request ids). Returns 0, or -1 with nothing appended when the
+ * buffer has no room or q->state is not a proto_queue_state. rq and q may
+ * not be NULL.
+ */
+int proto_put_queue_reply(struct proto_buf *b, const struct proto_hdr *rq, const struct proto_queue_reply *q);
 /* token is required (not NULL). */
 int proto_put_queue_poll(struct proto_buf *b, uint64_t client_id, uint64_t request_id, uint32_t event_id,
 			 const uint8_t *token);

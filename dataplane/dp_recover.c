@@ -40,7 +40,12 @@ static int load_event(void *ctx, uint32_t event_id, const void *blob, size_t len
 		fprintf(stderr, "stampede: stored sale settings of event %u: state %u\n", event_id, sale.state);
 		return MDB_CORRUPTED;
 	}
-	dp_sale_apply(dp_event_lookup(eng, event_id), &sale);
+	struct dp_event *ev = dp_event_lookup(eng, event_id);
+	dp_sale_apply(ev, &sale);
+	if (ev && (rc = dp_queue_apply(ev, &sale, 1)) != 0) {
+		fprintf(stderr, "stampede: event %u: rebuilding the waiting room's pre-queue order failed\n", event_id);
+		return rc;
+	}
 	return 0;
 }
 

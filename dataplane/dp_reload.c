@@ -124,7 +124,10 @@ static int reload_unchanged(const struct dp_event *ev, const struct dp_event_def
 		rc = dp_event_def_encode(def, &b, &lb);
 	*same = rc == 0 && la == lb && memcmp(a, b, la) == 0 && atomic_load(&ev->on_sale_ms) == sale->on_sale_ms &&
 		atomic_load(&ev->max_active_shoppers) == sale->max_active_shoppers &&
-		atomic_load(&ev->admission_per_s) == sale->admission_per_s;
+		atomic_load(&ev->admission_per_s) == sale->admission_per_s &&
+		atomic_load(&ev->wr_mode) == sale->wr_mode &&
+		atomic_load(&ev->purchase_window_ms) == sale->purchase_window_ms &&
+		atomic_load(&ev->threshold_rps) == sale->threshold_rps;
 	free(a);
 	free(b);
 	return rc;
@@ -159,6 +162,11 @@ static int reload(struct dp_engine *eng, struct dp_event *ev, const struct dp_ev
 	rec.on_sale_ms = sale->on_sale_ms;
 	rec.max_active_shoppers = sale->max_active_shoppers;
 	rec.admission_per_s = sale->admission_per_s;
+	/* Waiting room: on and off fix `active`; auto keeps it only if it was auto. */
+	rec.wr_active = sale->wr_mode == DP_WR_ON ? 1 : sale->wr_mode == DP_WR_AUTO && rec.wr_mode == DP_WR_AUTO ? rec.wr_active : 0;
+	rec.wr_mode = sale->wr_mode;
+	rec.purchase_window_ms = sale->purchase_window_ms;
+	rec.threshold_rps = sale->threshold_rps;
 	rc = st_env_put_sale(eng->env, def->id, &rec);
 	if (rc) {
 		/* The definition is stored: a restart would show its names with
@@ -184,6 +192,7 @@ static int reload(struct dp_engine *eng, struct dp_event *ev, const struct dp_ev
 	atomic_store(&ev->hold_ttl_ms, def->hold_ttl_ms);
 	atomic_store(&ev->buyer_limit, def->buyer_limit);
 	dp_sale_apply(ev, &rec);
+	dp_queue_apply(ev, &rec, 0);
 	rcu_assign_pointer(ev->def, neu);
 	urcu_qsbr_synchronize_rcu();
 	dp_event_def_free(old);

@@ -45,6 +45,7 @@ void dp_sale_record(const struct dp_event *ev, int state, struct st_sale *out)
 	out->on_sale_ms = atomic_load(&ev->on_sale_ms);
 	out->max_active_shoppers = atomic_load(&ev->max_active_shoppers);
 	out->admission_per_s = atomic_load(&ev->admission_per_s);
+	dp_queue_record(ev, out);
 }
 
 /* ev may be NULL (nothing happens); sale must carry a valid state. */
@@ -135,6 +136,17 @@ void dp_event_count(struct dp_worker *w, const struct dp_request *rq, const stru
 	struct dp_event_counters *c = &ev->counters[w->idx];
 	counter_inc(&c->requests);
 	counter_inc(&c->status[out->status]);
+}
+
+/* w: the calling worker's; any event id and status (dp_engine.h). */
+void dp_worker_count_event(struct dp_worker *w, uint32_t event_id, int status)
+{
+	struct dp_event *ev = dp_event_lookup(w->eng, event_id);
+	if (!ev || status < 0 || status >= DP_S__COUNT)
+		return;
+	struct dp_event_counters *c = &ev->counters[w->idx];
+	counter_inc(&c->requests);
+	counter_inc(&c->status[status]);
 }
 
 int dp_event_stats_get(struct dp_engine *eng, uint32_t event_id, struct dp_event_stats *out)

@@ -73,6 +73,15 @@ enum dp_detail {
 	DP_D_CONFIRMED,         /* OK: hold was already confirmed; order repeated */
 	DP_D_REPLAY,            /* OK/any: answered from the idempotency record */
 	DP_D_RETRY_MEMORY,      /* BUSY: the retry memory is full of entries younger than its horizon */
+	DP_D_TOKEN_MALFORMED,   /* BAD_TOKEN: version, kind or flags wrong */
+	DP_D_TOKEN_UNKNOWN_KEY, /* BAD_TOKEN: signed by a key not live (older than two rotations) */
+	DP_D_TOKEN_FORGED,      /* BAD_TOKEN: MAC does not match */
+	DP_D_TOKEN_WRONG_KIND,  /* BAD_TOKEN: a ticket where an access token is needed, or the reverse */
+	DP_D_TOKEN_WRONG_EVENT, /* BAD_TOKEN: signed for another event */
+	DP_D_TOKEN_WRONG_CLIENT,/* BAD_TOKEN: signed for another client id */
+	DP_D_TOKEN_EXPIRED,     /* BAD_TOKEN: the access token's purchase window is over */
+	DP_D_QUEUE_RESERVE,     /* BUSY: the queue's reserved positions are used up; retry */
+	DP_D_NO_KEYS,           /* UNAVAILABLE: waiting room active but the dataplane has no keys */
 	DP_D__COUNT
 };
 
@@ -131,11 +140,59 @@ enum dp_sale_state {
 	DP_SALE_CLOSED = 4,
 };
 
+/* Waiting-room mode of an event (inventory `waiting_room.enabled`). */
+enum dp_wr_mode {
+	DP_WR_OFF = 0,  /* never active */
+	DP_WR_ON = 1,   /* always active */
+	DP_WR_AUTO = 2, /* starts inactive; switched by stampede-control (`waiting-room`) */
+};
+
 /* What loading an inventory sets beside the definition. */
 struct dp_sale_settings {
 	uint64_t on_sale_ms;          /* Unix ms; 0 = open as soon as loaded */
-	uint32_t max_active_shoppers; /* waiting room (kept, enforced later) */
+	uint32_t max_active_shoppers; /* waiting room (paced by stampede-control) */
 	uint32_t admission_per_s;
+	uint8_t wr_mode;              /* enum dp_wr_mode */
+	uint32_t purchase_window_ms;  /* access-token lifetime; 0 = DP_PURCHASE_WINDOW_MS_DEFAULT */
+	uint32_t threshold_rps;       /* auto: kept for stampede-control (`queue` reports it) */
+};
+
+/* ---- waiting room (docs/waiting-room.md) ---- */
+#define DP_QUEUE_RESERVE 65536u              /* positions reserved durably ahead of a counter */
+#define DP_QUEUE_SEQ_MAX (UINT64_C(1) << 32) /* sequences of one counter (pre-queue permutation domain) */
+#define DP_PURCHASE_WINDOW_MS_DEFAULT (10u * 60u * 1000u)
+#define DP_WAIT_MS_MAX UINT32_MAX
+
+/* Queue reply states (= enum proto_queue_state on the wire). */
+enum dp_queue_state { DP_QS_WAITING = 0, DP_QS_ADMITTED = 1, DP_QS_NO_QUEUE = 2, DP_QS_PREQUEUE = 3 };
+
+/* The answer to QUEUE_JOIN / QUEUE_POLL. status DP_S_OK: state, position,
+ * ahead, wait_ms and token are set; otherwise only status, detail and
+ * retry_after_ms (BUSY). */
+struct dp_queue_answer {
+	uint8_t status; /* enum dp_status */
+	uint8_t detail; /* enum dp_detail */
+	uint8_t state;  /* enum dp_queue_state */
+	uint32_t retry_after_ms;
+	uint32_t wait_ms;
+	uint64_t position;
+	uint64_t ahead;
+	uint8_t token[64]; /* DP_TOKEN_SIZE: ticket, access token, or zeros */
+};
+
+/* An event's waiting-room state as read back (dp_queue_get). */
+struct dp_queue_view {
+	uint8_t mode;   /* enum dp_wr_mode */
+	uint8_t active;
+	uint8_t opened; /* the pre-queue is frozen and its order drawn */
+	uint64_t prequeue;    /* pre-queue joins (n once frozen) */
+	uint64_t joined;      /* regular joins so far */
+	uint64_t admitted;    /* positions below this are admitted */
+	uint64_t pre_reserve; /* durable reservations */
+	uint64_t reg_reserve;
+	uint32_t rate_per_s;
+	uint32_t purchase_window_ms;
+	uint32_t threshold_rps;
 };
 
 /* An event's sale settings as read back (dp_event_sale_get). */

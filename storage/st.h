@@ -75,7 +75,9 @@ int st_env_del_event(struct st_env *env, uint32_t event_id);
  * restarted dataplane keeps an operator's pause/close and `set` values.
  * Stored as this struct's bytes (little-endian hosts only), version first.
  */
-#define ST_SALE_VERSION 1
+#define ST_SALE_VERSION 2
+#define ST_SALE_V1_SIZE 72 /* version 1: the first 24 bytes, then 48 reserved zero bytes */
+#define ST_SALE_SECRET_SIZE 32
 struct st_sale {
 	uint32_t version;             /* ST_SALE_VERSION */
 	uint8_t state;                /* enum dp_sale_state (dataplane/dp_types.h), 1..4 */
@@ -83,16 +85,32 @@ struct st_sale {
 	uint64_t on_sale_ms;          /* Unix ms; 0 = on sale as soon as loaded */
 	uint32_t max_active_shoppers; /* waiting room: buyers shopping at once */
 	uint32_t admission_per_s;     /* waiting room: admissions per second */
-	uint8_t reserved[48];         /* zero: room for the waiting room's state */
+	/* ---- version 2: the waiting room's durable state (all 0 in a version 1 record) ---- */
+	uint8_t wr_mode;              /* enum dp_wr_mode: 0 off, 1 on, 2 auto */
+	uint8_t wr_active;            /* 1: holds need an access token */
+	uint8_t wr_opened;            /* 1: the pre-queue is frozen (prequeue_n, secret valid) */
+	uint8_t _pad2;
+	uint32_t rate_per_s;          /* admissions/s last reported by the control process (wait estimates) */
+	uint64_t pre_reserve;         /* pre-queue sequences below this may have been issued */
+	uint64_t reg_reserve;         /* regular sequences below this may have been issued */
+	uint64_t admitted;            /* positions below this are admitted */
+	uint64_t prequeue_n;          /* wr_opened: pre-queue joiners frozen at opening */
+	uint32_t purchase_window_ms;  /* access token lifetime; 0 = the default */
+	uint32_t _pad3;
+	uint8_t secret[ST_SALE_SECRET_SIZE]; /* wr_opened: the per-opening pre-queue secret */
+	uint32_t threshold_rps;       /* auto rooms: requests/s that switch them on (stampede-control) */
+	uint8_t reserved[20];         /* zero */
 };
-_Static_assert(sizeof(struct st_sale) == 72, "st_sale is a stored format");
+_Static_assert(sizeof(struct st_sale) == 128, "st_sale is a stored format");
 
 /* Store or replace one event's sale settings (own write transaction; control
  * path). Errors: -EINVAL (NULL, version not ST_SALE_VERSION), MDB_MAP_FULL,
  * -EIO, -ENOSPC or another LMDB code. */
 int st_env_put_sale(struct st_env *env, uint32_t event_id, const struct st_sale *sale);
-/* Read one event's sale settings. Errors: -EINVAL (NULL), -ENOENT (none
- * stored), MDB_CORRUPTED (wrong size or version), LMDB codes. */
+/* Read one event's sale settings. A version 1 record (ST_SALE_V1_SIZE
+ * bytes) is read as version 2 with every waiting-room field 0. Errors:
+ * -EINVAL (NULL), -ENOENT (none stored), MDB_CORRUPTED (wrong size or
+ * version), LMDB codes. */
 int st_env_get_sale(struct st_env *env, uint32_t event_id, struct st_sale *out);
 /* Remove one event's sale settings. Errors: -EINVAL, -ENOENT, LMDB codes. */
 int st_env_del_sale(struct st_env *env, uint32_t event_id);

@@ -4,6 +4,7 @@
  * one write transaction per call; read at recovery.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <lmdb.h>
@@ -36,6 +37,14 @@ int st_env_get_sale(struct st_env *env, uint32_t event_id, struct st_sale *out)
 		rc = -ENOENT;
 	} else if (rc != 0) {
 		rc = st_mdb_err(rc);
+	} else if (v.mv_size == ST_SALE_V1_SIZE) {
+		/* version 1: same first fields, then reserved zeros; upgraded in memory */
+		memset(out, 0, sizeof(*out));
+		memcpy(out, v.mv_data, ST_SALE_V1_SIZE);
+		rc = out->version == 1 ? 0 : MDB_CORRUPTED;
+		memset((uint8_t *)out + offsetof(struct st_sale, wr_mode), 0,
+		       sizeof(*out) - offsetof(struct st_sale, wr_mode));
+		out->version = ST_SALE_VERSION;
 	} else if (v.mv_size != sizeof(*out)) {
 		rc = MDB_CORRUPTED;
 	} else {

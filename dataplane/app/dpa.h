@@ -67,6 +67,7 @@ struct dpa_settings {
 	uint32_t drain_timeout_ms; /* shutdown: wait this long for replies to become durable */
 	char control_socket[DPA_PATH_MAX]; /* Unix socket of the control thread; "none": off */
 	uint32_t expire_scan;      /* hold slots the engine sweeps per loop turn (0: off) */
+	char keys_file[DPA_PATH_MAX]; /* waiting-room keys; "none": no keys */
 };
 
 /* Fill defaults, then apply `--config FILE` and flags from argv (the part
@@ -216,6 +217,12 @@ json_t *dpa_json_status(struct dpa_app *app, uint32_t event_id, uint64_t now_ms,
 /* A histogram object {"le": [...null], "counts": [...], sum_key: sum, "count": n}. */
 json_t *dpa_json_hist(const uint64_t *counts, uint64_t sum, const char *sum_key);
 uint64_t dpa_wall_ms(void);
+
+/* dpa_control.c: (re)load set.keys_file into the engine (control path,
+ * QSBR-registered). "none" publishes no keys. Returns 0, or a dp_keys_load
+ * error with its message in err (nothing changes). *count_out and
+ * *current_out (may be NULL) get the key count and current id (-1: none). */
+int dpa_keys_load(struct dpa_app *app, char *err, size_t err_len, unsigned *count_out, int *current_out);
 
 /* dpa_telemetry.c */
 int dpa_telemetry_register(struct dpa_app *app);

@@ -27,12 +27,19 @@
 #include "control/ctl_inventory.h"
 #include "control/ctl_wire.h"
 #include "dataplane/app/dpa.h"
+#include "dataplane/dp_token.h"
 
-#define CTL_POLL_MS 100             /* poll timeout: how often the stop flag is read */
 #define CTL_RECV_TIMEOUT_MS 5000    /* a started message must be complete within this */
 #define CTL_WORKER_WAIT_MS 5000     /* workers must answer control items within this */
 #define CTL_DURABLE_WAIT_MS 30000   /* storage must commit an operator change within this */
 #define CTL_SPIN_NS 20000l          /* nap between polls of rings and durable counts */
+#define CTL_QUEUE_TICK_MS 10        /* waiting room: opening and reservation top-ups this often */
+#define CTL_ADMITTED_MAX (1ll << 53) /* largest admitted position taken (JSON-safe integer) */
+#define CTL_RATE_MAX 100000000ll    /* admissions/s accepted for wait estimates */
+
+_Static_assert((int)CTL_WR_OFF == (int)DP_WR_OFF && (int)CTL_WR_ON == (int)DP_WR_ON &&
+		       (int)CTL_WR_AUTO == (int)DP_WR_AUTO,
+	       "waiting-room modes: inventory = engine");
 
 struct dpa_control {
 	struct dpa_app *app;
@@ -120,7 +127,10 @@ static json_t *cmd_load(struct dpa_control *c, const json_t *req)
 		const struct ctl_event *e = &inv->events[i];
 		struct dp_sale_settings sale = {.on_sale_ms = e->extra.on_sale_ms,
 						.max_active_shoppers = e->extra.waiting_room.max_active_shoppers,
-						.admission_per_s = e->extra.waiting_room.admission_per_s};
+						.admission_per_s = e->extra.waiting_room.admission_per_s,
+						.wr_mode = e->extra.waiting_room.mode,
+						.purchase_window_ms = e->extra.waiting_room.purchase_window_ms,
+						.threshold_rps = e->extra.waiting_room.threshold_rps};
 		int action = 0;
 		rc = dp_engine_load_event(app->eng, e->def, &sale, &action, msg, sizeof(msg));
 		if (rc) {
@@ -197,6 +207,140 @@ static json_t *cmd_set(struct dpa_control *c, const json_t *req)
 	dp_event_sale_get(c->app->eng, (uint32_t)ev, app_now_ms(c->app), &sv);
 	return json_pack("{s:b, s:I, s:I, s:I}", "ok", 1, "event", (json_int_t)ev, "max_active_shoppers",
 			 (json_int_t)sv.max_active_shoppers, "admission_per_s", (json_int_t)sv.admission_per_s);
+}
+
+/* ---- waiting room: queue, admit, waiting-room, keys ---- */
+
+/* One event's queue object; NULL on ENOMEM or an unknown id. */
+static json_t *queue_json(struct dpa_app *app, uint32_t id)
+{
+	struct dp_queue_view q;
+	struct dp_sale_view sv;
+	if (dp_queue_get(app->eng, id, &q) != 0 || dp_event_sale_get(app->eng, id, app_now_ms(app), &sv) != 0)
+		return NULL;
+	return json_pack("{s:I, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "id", (json_int_t)id, "mode",
+			 dp_wr_mode_name(q.mode), "active", q.active, "opened", q.opened, "prequeue",
+			 (json_int_t)q.prequeue, "joined", (json_int_t)q.joined, "admitted", (json_int_t)q.admitted,
+			 "rate_per_s", (json_int_t)q.rate_per_s, "max_active_shoppers",
+			 (json_int_t)sv.max_active_shoppers, "admission_per_s", (json_int_t)sv.admission_per_s,
+			 "purchase_window_ms", (json_int_t)q.purchase_window_ms, "threshold_rps",
+			 (json_int_t)q.threshold_rps);
+}
+
+/* {"cmd":"queue"[, "event": id]}: the waiting room of one or every event. */
+static json_t *cmd_queue(struct dpa_control *c, const json_t *req)
+{
+	json_t *err = NULL;
+	long long ev = 0;
+	if (ctl_wire_get_int(req, "event", 0, 1, UINT32_MAX, &ev, &err) == -EINVAL)
+		return err;
+	uint32_t ids[DP_EVENTS_MAX];
+	uint32_t n = 0;
+	if (ev) {
+		struct dp_queue_view q;
+		if (dp_queue_get(c->app->eng, (uint32_t)ev, &q) != 0)
+			return ctl_wire_error("not_found", "event %lld is not loaded", ev);
+		ids[n++] = (uint32_t)ev;
+	} else {
+		n = dp_engine_event_ids(c->app->eng, ids, DP_EVENTS_MAX);
+		if (n > DP_EVENTS_MAX)
+			n = DP_EVENTS_MAX;
+	}
+	json_t *arr = json_array();
+	for (uint32_t i = 0; arr && i < n; i++) {
+		json_t *o = queue_json(c->app, ids[i]);
+		if (!o || json_array_append_new(arr, o) != 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr ? json_pack("{s:b, s:o}", "ok", 1, "events", arr) : NULL;
+}
+
+/* {"cmd":"admit","event":id,"admitted":n[,"rate_per_s":r]} */
+static json_t *cmd_admit(struct dpa_control *c, const json_t *req)
+{
+	json_t *err = NULL;
+	long long ev, admitted, rate = 0;
+	if (ctl_wire_get_int(req, "event", 1, 1, UINT32_MAX, &ev, &err) != 0 ||
+	    ctl_wire_get_int(req, "admitted", 1, 0, CTL_ADMITTED_MAX, &admitted, &err) != 0)
+		return err;
+	int rc_rate = ctl_wire_get_int(req, "rate_per_s", 0, 0, CTL_RATE_MAX, &rate, &err);
+	if (rc_rate == -EINVAL)
+		return err;
+	const uint32_t r32 = (uint32_t)rate;
+	struct dp_queue_view q;
+	if (dp_queue_get(c->app->eng, (uint32_t)ev, &q) != 0)
+		return ctl_wire_error("not_found", "event %lld is not loaded", ev);
+	int rc = dp_queue_admit(c->app->eng, (uint32_t)ev, (uint64_t)admitted, rc_rate ? NULL : &r32);
+	if (rc == -ERANGE)
+		return ctl_wire_error("bad_request", "admitted: %lld is below the admitted position %llu (never backwards)",
+				      admitted, (unsigned long long)q.admitted);
+	if (rc == -ENOENT)
+		return ctl_wire_error("not_found", "event %lld is not loaded", ev);
+	if (rc)
+		return storage_error(rc, "admit");
+	return json_pack("{s:b, s:I, s:I}", "ok", 1, "event", (json_int_t)ev, "admitted", (json_int_t)admitted);
+}
+
+/* {"cmd":"waiting-room","event":id,"active":bool}: auto rooms only. */
+static json_t *cmd_waiting_room(struct dpa_control *c, const json_t *req)
+{
+	json_t *err = NULL;
+	long long ev;
+	if (ctl_wire_get_int(req, "event", 1, 1, UINT32_MAX, &ev, &err) != 0)
+		return err;
+	json_t *act = json_object_get(req, "active");
+	if (!json_is_boolean(act))
+		return ctl_wire_error("bad_request", "active: %s", act ? "expected true or false" : "missing");
+	struct dp_queue_view q;
+	if (dp_queue_get(c->app->eng, (uint32_t)ev, &q) != 0)
+		return ctl_wire_error("not_found", "event %lld is not loaded", ev);
+	int rc = dp_queue_set_active(c->app->eng, (uint32_t)ev, json_is_true(act));
+	if (rc == -EPERM)
+		return ctl_wire_error("bad_request", "event: %lld has waiting-room mode %s, fixed by the inventory (only auto rooms are switched)",
+				      ev, dp_wr_mode_name(q.mode));
+	if (rc == -ENOENT)
+		return ctl_wire_error("not_found", "event %lld is not loaded", ev);
+	if (rc)
+		return storage_error(rc, "waiting-room");
+	return json_pack("{s:b, s:I, s:b}", "ok", 1, "event", (json_int_t)ev, "active", json_is_true(act));
+}
+
+/* app, err: not NULL (err_len may be 0); counts may be NULL (dpa.h). */
+int dpa_keys_load(struct dpa_app *app, char *err, size_t err_len, unsigned *count_out, int *current_out)
+{
+	struct dp_keys *ks = NULL;
+	if (strcmp(app->set.keys_file, "none") != 0) {
+		int rc = dp_keys_load(app->set.keys_file, &ks, err, err_len);
+		if (rc)
+			return rc;
+	}
+	if (count_out)
+		*count_out = ks ? dp_keys_count(ks) : 0;
+	if (current_out)
+		*current_out = ks ? dp_keys_current_id(ks) : -1;
+	dp_engine_keys_set(app->eng, ks);
+	return 0;
+}
+
+/* {"cmd":"keys","action":"reload"} */
+static json_t *cmd_keys(struct dpa_control *c, const json_t *req)
+{
+	json_t *err = NULL;
+	const char *action = get_string(req, "action", &err);
+	if (!action)
+		return err;
+	if (strcmp(action, "reload") != 0)
+		return ctl_wire_error("bad_request", "action: \"%.64s\" (expected reload)", action);
+	char msg[DP_KEYS_ERR_MAX] = "";
+	unsigned n = 0;
+	int cur = -1;
+	if (dpa_keys_load(c->app, msg, sizeof(msg), &n, &cur) != 0)
+		return ctl_wire_error("invalid", "%s", msg);
+	if (cur < 0)
+		return json_pack("{s:b, s:I, s:n}", "ok", 1, "keys", (json_int_t)0, "current");
+	return json_pack("{s:b, s:I, s:I}", "ok", 1, "keys", (json_int_t)n, "current", (json_int_t)cur);
 }
 
 /* ---- expire, release ---- */
@@ -348,8 +492,12 @@ static json_t *dispatch(struct dpa_control *c, const json_t *req)
 	}
 	if (strcmp(cmd, "load") == 0)
 		return cmd_load(c, req);
+	if (strcmp(cmd, "queue") == 0)
+		return cmd_queue(c, req);
+	if (strcmp(cmd, "keys") == 0)
+		return cmd_keys(c, req);
 	if (strcmp(cmd, "sale") == 0 || strcmp(cmd, "set") == 0 || strcmp(cmd, "expire") == 0 ||
-	    strcmp(cmd, "release") == 0) {
+	    strcmp(cmd, "release") == 0 || strcmp(cmd, "admit") == 0 || strcmp(cmd, "waiting-room") == 0) {
 		int failed = st_env_failed(app->env);
 		if (failed)
 			return ctl_wire_error("unavailable", "storage has failed (%s): changes refused",
@@ -358,6 +506,10 @@ static json_t *dispatch(struct dpa_control *c, const json_t *req)
 			return cmd_sale(c, req);
 		if (strcmp(cmd, "set") == 0)
 			return cmd_set(c, req);
+		if (strcmp(cmd, "admit") == 0)
+			return cmd_admit(c, req);
+		if (strcmp(cmd, "waiting-room") == 0)
+			return cmd_waiting_room(c, req);
 		return cmd_end_holds(c, req, strcmp(cmd, "expire") == 0);
 	}
 	return ctl_wire_error("unknown_command", "cmd \"%.64s\" is not a dataplane command", cmd);
@@ -391,7 +543,19 @@ static void *control_main(void *arg)
 	struct dpa_control *c = arg;
 	urcu_qsbr_register_thread();
 	urcu_qsbr_thread_offline();
+	uint64_t last_tick_ms = 0;
+	int last_tick_rc = 0;
 	while (!atomic_load(&c->stop)) {
+		if (mono_ms() - last_tick_ms >= CTL_QUEUE_TICK_MS) {
+			last_tick_ms = mono_ms();
+			urcu_qsbr_thread_online();
+			int trc = dp_queue_tick(c->app->eng, app_now_ms(c->app));
+			urcu_qsbr_thread_offline();
+			if (trc && trc != last_tick_rc)
+				fprintf(stderr, "stampede-dataplane: waiting room: %s (retried every %d ms)\n",
+					st_strerror(trc), CTL_QUEUE_TICK_MS);
+			last_tick_rc = trc;
+		}
 		struct pollfd pf[1 + DPA_CTL_CLIENTS_MAX];
 		int slot_of[1 + DPA_CTL_CLIENTS_MAX];
 		nfds_t n = 0;
@@ -401,7 +565,7 @@ static void *control_main(void *arg)
 				slot_of[n] = i;
 				pf[n++] = (struct pollfd){.fd = c->fds[i], .events = POLLIN};
 			}
-		if (poll(pf, n, CTL_POLL_MS) <= 0)
+		if (poll(pf, n, CTL_QUEUE_TICK_MS) <= 0)
 			continue;
 		for (nfds_t k = 1; k < n; k++) {
 			if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))

@@ -32,6 +32,12 @@
 	(sizeof(struct proto_hdr) + sizeof(struct proto_reply_head) + sizeof(struct proto_seat_map_reply) +    \
 	 PROTO_SEATMAP_PAGE_MAX)
 _Static_assert(REPLY_MSG_MAX <= PROTO_DGRAM_MAX, "a seat-map page reply fits one datagram");
+_Static_assert(sizeof(struct proto_hdr) + sizeof(struct proto_reply_head) + sizeof(struct proto_queue_reply) <=
+		       REPLY_MSG_MAX,
+	       "a queue reply fits the room kept for one reply");
+_Static_assert((int)DP_QS_WAITING == (int)PROTO_QS_WAITING && (int)DP_QS_ADMITTED == (int)PROTO_QS_ADMITTED &&
+		       (int)DP_QS_NO_QUEUE == (int)PROTO_QS_NO_QUEUE && (int)DP_QS_PREQUEUE == (int)PROTO_QS_PREQUEUE,
+	       "queue states");
 
 /* Replies being gathered for one peer. */
 struct reply_ctx {
@@ -276,6 +282,39 @@ static void handle_order(struct reply_ctx *ctx, const struct proto_msg *msg)
 	proto_end_msg(&ctx->b, at);
 }
 
+/*
+ * QUEUE_JOIN / QUEUE_POLL, answered by whichever worker received it: the
+ * queue is atomic counters and signed tokens, nothing to hand off. msg is a
+ * decoded queue request (QUEUE_POLL carries its ticket).
+ */
+static void handle_queue(struct reply_ctx *ctx, const struct proto_msg *msg, uint64_t now_ms)
+{
+	struct dp_engine *eng = ctx->lc->app->eng;
+	struct dp_queue_answer a;
+	if (msg->hdr.opcode == PROTO_OP_QUEUE_JOIN)
+		dp_queue_join(eng, msg->u.queue.event_id, msg->hdr.client_id, now_ms, &a);
+	else
+		dp_queue_poll(eng, msg->u.queue.event_id, msg->hdr.client_id, msg->token, now_ms, &a);
+	dp_worker_count_event(ctx->lc->w, msg->u.queue.event_id, a.status);
+	if (a.status != DP_S_OK) {
+		reply_status(ctx, &msg->hdr, a.status, a.detail, a.retry_after_ms);
+		return;
+	}
+	struct proto_queue_reply q = {.event_id = msg->u.queue.event_id,
+				      .state = a.state,
+				      .position = a.position,
+				      .ahead = a.ahead,
+				      .wait_ms = a.wait_ms};
+	memcpy(q.token, a.token, PROTO_TOKEN_SIZE);
+	if (ctx->b.cap - ctx->b.len < REPLY_MSG_MAX)
+		reply_emit(ctx, 0);
+	int rc = proto_put_queue_reply(&ctx->b, &msg->hdr, &q);
+	assert(rc == 0); /* REPLY_MSG_MAX left room for it */
+	(void)rc;
+	ctx->lc->c.status[DP_S_OK]++;
+	ctx->meta.n_msgs++;
+}
+
 static void handle_msg(struct reply_ctx *ctx, const struct proto_msg *msg, uint64_t now_ms)
 {
 	struct dpa_lcore *lc = ctx->lc;
@@ -297,8 +336,7 @@ static void handle_msg(struct reply_ctx *ctx, const struct proto_msg *msg, uint6
 		return;
 	case PROTO_OP_QUEUE_JOIN:
 	case PROTO_OP_QUEUE_POLL:
-		/* The waiting room arrives with its own issue. */
-		reply_status(ctx, &msg->hdr, DP_S_BAD_REQUEST, DP_D_BAD_OP, 0);
+		handle_queue(ctx, msg, now_ms);
 		return;
 	default:
 		break;
@@ -314,6 +352,17 @@ static void handle_msg(struct reply_ctx *ctx, const struct proto_msg *msg, uint6
 	}
 	struct dpa_handoff h;
 	to_request(msg, &h.rq);
+	if (h.rq.op == DP_OP_HOLD_SEATS || h.rq.op == DP_OP_HOLD_BEST || h.rq.op == DP_OP_HOLD_GA) {
+		/* Waiting room: the access token is checked here, before the
+		 * hold runs or is handed off; a refusal changes nothing. */
+		uint8_t detail;
+		int st = dp_queue_hold_check(app->eng, &h.rq, msg->token, now_ms, &detail);
+		if (st != DP_S_OK) {
+			dp_worker_count_event(lc->w, h.rq.event_id, st);
+			reply_status(ctx, &msg->hdr, (uint8_t)st, detail, 0);
+			return;
+		}
+	}
 	int owner = dp_route(app->eng, &h.rq);
 	if (owner < 0 || (unsigned)owner == lc->idx) {
 		struct dp_reply r;

@@ -21,6 +21,10 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#include <rte_cycles.h>
+
+#include "dataplane/dp_token.h"
 #include <arpa/inet.h>
 #include <rte_malloc.h>
 #include <unistd.h>
@@ -118,7 +122,10 @@ static void inventory_load(struct dpa_app *a)
 		const struct ctl_event *e = &inv->events[i];
 		struct dp_sale_settings sale = {.on_sale_ms = e->extra.on_sale_ms,
 						.max_active_shoppers = e->extra.waiting_room.max_active_shoppers,
-						.admission_per_s = e->extra.waiting_room.admission_per_s};
+						.admission_per_s = e->extra.waiting_room.admission_per_s,
+						.wr_mode = e->extra.waiting_room.mode,
+						.purchase_window_ms = e->extra.waiting_room.purchase_window_ms,
+						.threshold_rps = e->extra.waiting_room.threshold_rps};
 		int action = 0;
 		int rc = dp_engine_load_event(a->eng, e->def, &sale, &action, err, sizeof(err));
 		if (rc)
@@ -154,6 +161,12 @@ static void storage_init(struct dpa_app *a)
 		rte_exit(EXIT_FAILURE, "recovery from %s: %s\n", a->set.data_dir, st_strerror(rc));
 	if (a->set.inventory[0])
 		inventory_load(a);
+	char kerr[DP_KEYS_ERR_MAX] = "";
+	if ((rc = dpa_keys_load(a, kerr, sizeof(kerr), NULL, NULL)) != 0)
+		rte_exit(EXIT_FAILURE, "keys-file: %s\n", kerr);
+	/* Freeze what is due and reserve queue positions before any join. */
+	if ((rc = dp_queue_tick(a->eng, dpa_now_ms(a, rte_rdtsc()))) != 0)
+		rte_exit(EXIT_FAILURE, "waiting room: %s\n", st_strerror(rc));
 	/* The writer thread inherits this thread's CPU set, which EAL pinned to
 	 * the main lcore. Start it on the CPUs no worker lcore polls, so a
 	 * busy-polling worker never starves the thread its replies wait for. */

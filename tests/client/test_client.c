@@ -297,6 +297,21 @@ static void reply_ok(struct proto_buf *b, const struct proto_msg *m)
 		assert_int_equal(proto_end_msg(b, at), 0);
 		break;
 	}
+	case PROTO_OP_QUEUE_JOIN:
+	case PROTO_OP_QUEUE_POLL: {
+		/* join: waiting at the request id; poll: admitted at 7, the ticket echoed back */
+		struct proto_queue_reply q = {.event_id = m->u.queue.event_id,
+					      .state = m->token ? PROTO_QS_ADMITTED : PROTO_QS_WAITING,
+					      .position = m->token ? 7 : rid,
+					      .ahead = m->token ? 0 : 3,
+					      .wait_ms = m->token ? 0 : 1500};
+		if (m->token)
+			memcpy(q.token, m->token, PROTO_TOKEN_SIZE);
+		else
+			memset(q.token, 0x5a, PROTO_TOKEN_SIZE);
+		assert_int_equal(proto_put_queue_reply(b, &m->hdr, &q), 0);
+		break;
+	}
 	default:
 		reply_head_only(b, m, DP_S_BAD_REQUEST, DP_D_BAD_OP, 0);
 		break;
@@ -642,6 +657,48 @@ static void test_calls_decode(void **state)
 	assert_int_equal(st.datagrams_received, 8);
 	assert_int_equal(st.resends, 0);
 
+	stampede_client_close(c);
+	fake_stop(f);
+}
+
+/* Waiting room: join and poll decode into u.queue; poll needs a ticket. */
+static void test_queue_calls(void **state)
+{
+	(void)state;
+	struct fake *f = fake_start(h_ok, 0);
+	struct stampede_client *c = t_open(f, 500, 2);
+	struct stampede_result r;
+	assert_int_equal(stampede_queue_join(c, T_EVENT, &r), 0);
+	assert_int_equal(r.error, 0);
+	assert_int_equal(r.op, STAMPEDE_OP_QUEUE_JOIN);
+	assert_int_equal(r.status, STAMPEDE_S_OK);
+	assert_int_equal(r.body, STAMPEDE_BODY_QUEUE);
+	assert_int_equal(r.u.queue.event_id, T_EVENT);
+	assert_int_equal(r.u.queue.state, STAMPEDE_QUEUE_WAITING);
+	assert_int_equal(r.u.queue.position, r.request_id);
+	assert_int_equal(r.u.queue.ahead, 3);
+	assert_int_equal(r.u.queue.wait_ms, 1500);
+	uint8_t want[STAMPEDE_TOKEN_SIZE];
+	memset(want, 0x5a, sizeof(want));
+	assert_memory_equal(r.u.queue.token, want, STAMPEDE_TOKEN_SIZE);
+	uint8_t ticket[STAMPEDE_TOKEN_SIZE];
+	for (unsigned i = 0; i < sizeof(ticket); i++)
+		ticket[i] = (uint8_t)i;
+	assert_int_equal(stampede_queue_poll(c, T_EVENT, ticket, &r), 0);
+	assert_int_equal(r.op, STAMPEDE_OP_QUEUE_POLL);
+	assert_int_equal(r.body, STAMPEDE_BODY_QUEUE);
+	assert_int_equal(r.u.queue.state, STAMPEDE_QUEUE_ADMITTED);
+	assert_int_equal(r.u.queue.position, 7);
+	assert_memory_equal(r.u.queue.token, ticket, STAMPEDE_TOKEN_SIZE); /* the server got the ticket */
+	assert_int_equal(stampede_queue_poll(c, T_EVENT, NULL, &r), -EINVAL);
+	stampede_batch_begin(c);
+	assert_true(stampede_batch_add_queue_join(c, T_EVENT) >= 0);
+	assert_true(stampede_batch_add_queue_poll(c, T_EVENT, ticket) >= 0);
+	assert_int_equal(stampede_batch_add_queue_poll(c, T_EVENT, NULL), -EINVAL);
+	struct stampede_result rs[2];
+	assert_int_equal(stampede_batch_run(c, rs, 2), 0);
+	assert_int_equal(rs[0].u.queue.state, STAMPEDE_QUEUE_WAITING);
+	assert_int_equal(rs[1].u.queue.state, STAMPEDE_QUEUE_ADMITTED);
 	stampede_client_close(c);
 	fake_stop(f);
 }
@@ -1274,6 +1331,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_ids),
 		cmocka_unit_test(test_calls_decode),
+		cmocka_unit_test(test_queue_calls),
 		cmocka_unit_test(test_refusals_decode),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_drop_first_retried_same_id),

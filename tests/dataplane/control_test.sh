@@ -39,7 +39,7 @@ expect() { # expect REPLY PATTERN WHAT
 start_dp() {
 	: >"$work/dp.log"
 	"$dp" -l 1 --no-huge -m 256 --no-pci --log-level=lib.eal:error --file-prefix "$prefix" --vdev net_null0 -- \
-		--data "$work/data" --control-socket "$sock" --holds-max 1024 --orders-max 1024 --idem-max 1024 \
+		--data "$work/data" --keys-file none --control-socket "$sock" --holds-max 1024 --orders-max 1024 --idem-max 1024 \
 		--buyers-max 1024 >>"$work/dp.log" 2>&1 &
 	dp_pid=$!
 	for _ in $(seq 100); do

@@ -24,7 +24,7 @@ start_dp() {
 	before=$(grep -c "ready on" "$work/dp.log" 2>/dev/null || true)
 	"$b/dataplane/app/stampede-dataplane" -l 1 "${eal[@]}" --file-prefix "stpm$$d" \
 		--vdev "net_memif0,role=server,socket=$work/memif.sock" -- --ip 10.12.0.2 \
-		--data "$work/data" --inventory "$work/inv.json" --control-socket "$work/dp.sock" --holds-max 1024 --orders-max 1024 \
+		--data "$work/data" --keys-file none --inventory "$work/inv.json" --control-socket "$work/dp.sock" --holds-max 1024 --orders-max 1024 \
 		--idem-max 1024 --buyers-max 1024 >>"$work/dp.log" 2>&1 &
 	dp_pid=$!
 	for _ in $(seq 100); do

@@ -8,6 +8,8 @@
 # STAMPEDE_RESTART names a script the driver runs to restart the dataplane
 # (SIGTERM, wait, start again on the same data directory).
 # STAMPEDE_DP_EAL replaces the lcore option (default `-l 0`: one worker).
+# STAMPEDE_DP_KEYS=1 starts the dataplane with a waiting-room key file made
+# here (else --keys-file none).
 # Exit: the driver's status; 77 (skipped) when network namespaces cannot be
 # made here (not root).
 set -euo pipefail
@@ -38,6 +40,12 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+keys_arg=none
+if [ "${STAMPEDE_DP_KEYS:-0}" = 1 ]; then
+	keys_arg="$work/keys"
+	printf '3 %s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$keys_arg"
+	chmod 600 "$keys_arg"
+fi
 ip netns add "$ns"
 ip -n "$ns" link set lo up
 
@@ -47,7 +55,7 @@ start_dp() {
 	# shellcheck disable=SC2086 # STAMPEDE_DP_EAL is a list of EAL options
 	ip netns exec "$ns" "$dp" ${STAMPEDE_DP_EAL:--l 0} --no-huge -m 256 --no-pci --file-prefix "$prefix" \
 		--vdev "net_tap0,iface=stp0" --log-level=lib.eal:error -- \
-		--ip 10.11.0.2 --port 7300 --data "$work/data" --inventory "$inv" --control-socket "$work/dp.sock" \
+		--ip 10.11.0.2 --port 7300 --data "$work/data" --keys-file "$keys_arg" --inventory "$inv" --control-socket "$work/dp.sock" \
 		--rx-desc 256 --tx-desc 256 --holds-max 65536 --orders-max 65536 --idem-max 65536 \
 		--buyers-max 65536 ${STAMPEDE_DP_ARGS:-} >>"$work/dataplane.log" 2>&1 &
 	dp_pid=$!

@@ -65,6 +65,9 @@ int t_reencode_reply(const struct proto_reply *r, struct proto_buf *b)
 		proto_put(b, &r->u.order.body, sizeof(r->u.order.body));
 		proto_put(b, r->u.order.items, 4u * r->u.order.body.n_items);
 		break;
+	case PROTO_R_QUEUE:
+		proto_put(b, &r->u.queue, sizeof(r->u.queue));
+		break;
 	default:
 		return -1;
 	}

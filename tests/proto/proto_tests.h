@@ -28,6 +28,8 @@ void test_multi(void **state);
 /* test_proto_replies.c */
 void test_rt_reply_status(void **state);
 void test_rt_reply_ping(void **state);
+void test_rt_reply_queue(void **state);
+void test_bad_reply_queue(void **state);
 void test_rt_reply_hold(void **state);
 void test_rt_reply_seat_map(void **state);
 void test_rt_reply_order(void **state);

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "dataplane/dp_proto.h"
+#include "dataplane/dp_engine.h"
 #include "dataplane/dp_types.h"
 
 #include "tests/proto/proto_helpers.h"
@@ -76,6 +77,20 @@ void test_names(void **state)
 	assert_string_equal(proto_op_name(PROTO_OP__MAX + 1), "unknown");
 	assert_string_equal(proto_op_name(PROTO_OP_REPLY), "unknown");
 	assert_string_equal(proto_op_name(0x1ff), "unknown");
+	/* every detail has its own name; the token ones are the contract's */
+	for (int d = 0; d < DP_D__COUNT; d++) {
+		assert_string_not_equal(dp_detail_name(d), "unknown");
+		for (int k = 0; k < d; k++)
+			assert_string_not_equal(dp_detail_name(k), dp_detail_name(d));
+	}
+	assert_string_equal(dp_detail_name(DP_D_TOKEN_MALFORMED), "token_malformed");
+	assert_string_equal(dp_detail_name(DP_D_TOKEN_UNKNOWN_KEY), "token_unknown_key");
+	assert_string_equal(dp_detail_name(DP_D_TOKEN_FORGED), "token_forged");
+	assert_string_equal(dp_detail_name(DP_D_TOKEN_WRONG_KIND), "token_wrong_kind");
+	assert_string_equal(dp_detail_name(DP_D_TOKEN_WRONG_EVENT), "token_wrong_event");
+	assert_string_equal(dp_detail_name(DP_D_TOKEN_WRONG_CLIENT), "token_wrong_client");
+	assert_string_equal(dp_detail_name(DP_D_TOKEN_EXPIRED), "token_expired");
+	assert_string_equal(dp_detail_name(DP_D__COUNT), "unknown");
 }
 
 int main(void)
@@ -94,6 +109,8 @@ int main(void)
 		cmocka_unit_test(test_rt_reply_hold),
 		cmocka_unit_test(test_rt_reply_seat_map),
 		cmocka_unit_test(test_rt_reply_order),
+		cmocka_unit_test(test_rt_reply_queue),
+		cmocka_unit_test(test_bad_reply_queue),
 		cmocka_unit_test(test_err_not_stampede),
 		cmocka_unit_test(test_err_version),
 		cmocka_unit_test(test_err_truncated),

@@ -82,8 +82,16 @@ static void t_random_msg(struct proto_buf *b, int reply)
 	const uint8_t status = (uint8_t)(t_rand() % DP_S__COUNT);
 	const uint8_t detail = (uint8_t)(t_rand() % DP_D__COUNT);
 	long at = t_reply_begin(b, (uint8_t)op, c, status, detail, t_rand() % 100);
-	if (op == PROTO_OP_QUEUE_JOIN || op == PROTO_OP_QUEUE_POLL || (status != DP_S_OK && t_rand() % 2)) {
+	if (status != DP_S_OK && t_rand() % 2) {
 		/* head only */
+	} else if (op == PROTO_OP_QUEUE_JOIN || op == PROTO_OP_QUEUE_POLL) {
+		struct proto_queue_reply q = {.event_id = (uint32_t)t_rand(),
+					      .state = (uint8_t)(t_rand() % PROTO_QS__COUNT),
+					      .position = t_rand(),
+					      .ahead = t_rand(),
+					      .wait_ms = (uint32_t)t_rand()};
+		memcpy(q.token, t_token, PROTO_TOKEN_SIZE);
+		proto_put(b, &q, sizeof(q));
 	} else if (op == PROTO_OP_PING) {
 		struct proto_ping_reply p = {.server_time_ms = t_rand(), .workers = 2};
 		proto_put(b, &p, sizeof(p));

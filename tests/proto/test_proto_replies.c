@@ -53,10 +53,92 @@ void test_rt_reply_status(void **state)
 	t_reply_status(&b, 0x55, T_CLIENT, DP_S_BAD_REQUEST, DP_D_BAD_OP, 0);
 	t_roundtrip_reply(buf, b.len, &r);
 	assert_int_equal(r.hdr.opcode, 0xd5);
-	/* QUEUE_* replies are head-only in version 1, ok included */
+	/* QUEUE_* refusals are head only, with the token details */
+	proto_buf_init(&b, buf, sizeof(buf));
+	t_reply_status(&b, PROTO_OP_QUEUE_POLL, T_CLIENT, DP_S_BAD_TOKEN, DP_D_TOKEN_FORGED, 0);
+	t_roundtrip_reply(buf, b.len, &r);
+	assert_int_equal(r.kind, PROTO_R_STATUS);
+	assert_int_equal(r.head.detail, DP_D_TOKEN_FORGED);
+	/* ok head only is refused for QUEUE_* too, now that it has a body */
 	proto_buf_init(&b, buf, sizeof(buf));
 	t_reply_status(&b, PROTO_OP_QUEUE_JOIN, T_CLIENT, DP_S_OK, DP_D_NONE, 0);
-	t_roundtrip_reply(buf, b.len, &r);
+	t_rexpect(buf, b.len, PROTO_E_BODY_LEN);
+}
+
+/* Every state round-trips; the byte layout is the documented one. */
+void test_rt_reply_queue(void **state)
+{
+	(void)state;
+	uint8_t buf[PROTO_DGRAM_MAX];
+	struct proto_buf b;
+	struct proto_reply r;
+	const uint8_t ops[] = {PROTO_OP_QUEUE_JOIN, PROTO_OP_QUEUE_POLL};
+	for (unsigned k = 0; k < sizeof(ops); k++)
+		for (uint8_t st = 0; st < PROTO_QS__COUNT; st++) {
+			struct proto_queue_reply q = {.event_id = T_EVENT,
+						      .state = st,
+						      .position = 1000 + st,
+						      .ahead = 7,
+						      .wait_ms = 1234};
+			for (unsigned i = 0; i < PROTO_TOKEN_SIZE; i++)
+				q.token[i] = (uint8_t)(i * 3 + st);
+			struct proto_hdr rq = {.opcode = ops[k], .client_id = T_CLIENT, .request_id = T_REQ};
+			proto_buf_init(&b, buf, sizeof(buf));
+			assert_int_equal(proto_put_queue_reply(&b, &rq, &q), 0);
+			assert_int_equal(b.len, 24 + 8 + 96);
+			t_roundtrip_reply(buf, b.len, &r);
+			assert_int_equal(r.kind, PROTO_R_QUEUE);
+			assert_int_equal(r.hdr.opcode, ops[k] | PROTO_OP_REPLY);
+			assert_int_equal(r.head.status, DP_S_OK);
+			assert_memory_equal(&r.u.queue, &q, sizeof(q));
+			/* offsets: event 32, state 36, position 40, ahead 48, wait 56, token 64 */
+			assert_int_equal(buf[32], T_EVENT & 0xff);
+			assert_int_equal(buf[36], st);
+			assert_int_equal(buf[40], (1000 + st) & 0xff);
+			assert_int_equal(buf[48], 7);
+			assert_int_equal(buf[56], 1234 & 0xff);
+			assert_memory_equal(buf + 64, q.token, PROTO_TOKEN_SIZE);
+		}
+	/* an unknown state is not encoded, and the buffer is untouched */
+	struct proto_queue_reply bad = {.state = PROTO_QS__COUNT};
+	struct proto_hdr rq = {.opcode = PROTO_OP_QUEUE_JOIN, .client_id = T_CLIENT, .request_id = T_REQ};
+	proto_buf_init(&b, buf, sizeof(buf));
+	assert_int_equal(proto_put_queue_reply(&b, &rq, &bad), -1);
+	assert_int_equal(b.len, 0);
+	/* no room: -1, nothing appended */
+	proto_buf_init(&b, buf, 100);
+	bad.state = 0;
+	assert_int_equal(proto_put_queue_reply(&b, &rq, &bad), -1);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.overflow, 0);
+}
+
+/* Bad queue bodies: short, long, unknown state, padding not zero. */
+void test_bad_reply_queue(void **state)
+{
+	(void)state;
+	uint8_t buf[PROTO_DGRAM_MAX];
+	struct proto_buf b;
+	struct proto_queue_reply q = {.event_id = T_EVENT, .state = PROTO_QS_WAITING};
+	long at;
+	for (int cut = -1; cut <= 1; cut += 2) {
+		proto_buf_init(&b, buf, sizeof(buf));
+		at = t_reply_begin(&b, PROTO_OP_QUEUE_JOIN, T_CLIENT, DP_S_OK, DP_D_NONE, 0);
+		proto_put(&b, &q, sizeof(q) - 1);
+		if (cut > 0)
+			proto_put(&b, "xx", 2);
+		proto_end_msg(&b, at);
+		t_rexpect(buf, b.len, PROTO_E_BODY_LEN);
+	}
+	struct proto_hdr rq = {.opcode = PROTO_OP_QUEUE_POLL, .client_id = T_CLIENT, .request_id = T_REQ};
+	const size_t offs[] = {32 + 4, 32 + 5, 32 + 6, 32 + 7, 32 + 28, 32 + 31};
+	for (unsigned i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		proto_buf_init(&b, buf, sizeof(buf));
+		assert_int_equal(proto_put_queue_reply(&b, &rq, &q), 0);
+		t_rexpect(buf, b.len, PROTO_OK);
+		buf[offs[i]] = i == 0 ? PROTO_QS__COUNT : 1;
+		t_rexpect(buf, b.len, PROTO_E_FIELD);
+	}
 }
 
 void test_rt_reply_ping(void **state)
@@ -313,7 +395,7 @@ void test_reply_errors(void **state)
 	size_t n = t_raw(buf, PROTO_MAGIC, PROTO_VERSION, PROTO_OP_PING | PROTO_OP_REPLY, 0, 7, T_CLIENT, T_REQ,
 			 items, 7);
 	t_rexpect(buf, n, PROTO_E_BODY_LEN);
-	/* ok must carry a body (but queue replies are head-only) */
+	/* ok must carry a body; a queue body has one size */
 	proto_buf_init(&b, buf, sizeof(buf));
 	t_reply_status(&b, PROTO_OP_HOLD_SEATS, T_CLIENT, DP_S_OK, DP_D_NONE, 0);
 	t_rexpect(buf, b.len, PROTO_E_BODY_LEN);

@@ -72,7 +72,7 @@ start_dp() {
 	# shellcheck disable=SC2086 # STAMPEDE_DP_EAL is a list of EAL options
 	ip netns exec "$NS" "$DP_EXE" ${STAMPEDE_DP_EAL:--l 0} --no-huge -m 256 --no-pci --file-prefix "$PREFIX" \
 		--vdev "net_tap0,iface=stp0" --log-level=lib.eal:error -- \
-		--ip 10.11.0.2 --port 7300 --data "$DATA" --control-socket "$DP_SOCK" \
+		--ip 10.11.0.2 --port 7300 --data "$DATA" --keys-file none --control-socket "$DP_SOCK" \
 		--rx-desc 256 --tx-desc 256 --holds-max 65536 --orders-max 65536 --idem-max 65536 \
 		--buyers-max 65536 "$@" >>"$WORK/dataplane.log" 2>&1 &
 	DP_PID=$!

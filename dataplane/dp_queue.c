@@ -1,0 +1,458 @@
+/*
+ * dp_queue.c - the waiting room in the reservation core (docs/waiting-room.md,
+ * "Integration contract").
+ *
+ * Per event the queue keeps two counters (pre-queue joins s, regular joins
+ * k), their durable reservations, the admitted position, and what the opening
+ * froze (n, the per-opening secret, the permutation). Nothing per buyer: a
+ * ticket carries its sequence, and its position is computed at each poll
+ * (pre-queue: perm(s); regular: n + k).
+ *
+ * Workers (dp_queue_join, dp_queue_poll, dp_queue_hold_check) use only
+ * atomics and RCU reads: no malloc, syscall, lock or log. The control path
+ * (dp_queue_tick, dp_queue_admit, dp_queue_set_active, dp_engine_keys_set)
+ * stores first, then publishes.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "dataplane/dp_internal.h"
+
+_Static_assert(sizeof(((struct dp_queue_answer *)0)->token) == DP_TOKEN_SIZE, "token size");
+_Static_assert(DP_QUEUE_SEQ_MAX <= DP_PREQUEUE_N_MAX, "pre-queue sequences fit the permutation");
+
+/* mode: any int; out-of-range values name "unknown". */
+const char *dp_wr_mode_name(int mode)
+{
+	switch (mode) {
+	case DP_WR_OFF:
+		return "off";
+	case DP_WR_ON:
+		return "on";
+	case DP_WR_AUTO:
+		return "auto";
+	default:
+		return "unknown";
+	}
+}
+
+/* ---- control path: records ---- */
+
+/* ev: a built event; out: a record already filled by dp_sale_record. */
+void dp_queue_record(const struct dp_event *ev, struct st_sale *out)
+{
+	out->wr_mode = (uint8_t)atomic_load(&ev->wr_mode);
+	out->wr_active = (uint8_t)atomic_load(&ev->wr_active);
+	out->rate_per_s = atomic_load(&ev->rate_per_s);
+	out->purchase_window_ms = atomic_load(&ev->purchase_window_ms);
+	out->threshold_rps = atomic_load(&ev->threshold_rps);
+	out->pre_reserve = atomic_load(&ev->q_pre_limit);
+	out->reg_reserve = atomic_load(&ev->q_reg_limit);
+	out->admitted = atomic_load(&ev->q_admitted);
+	const struct dp_queue_open *op = ev->q_open;
+	if (op) {
+		out->wr_opened = 1;
+		out->prequeue_n = op->n;
+		memcpy(out->secret, op->secret, sizeof(out->secret));
+	}
+}
+
+/* Build an opening from n and secret (control path). NULL on failure. */
+static struct dp_queue_open *open_build(uint64_t n, const uint8_t *secret)
+{
+	struct dp_queue_open *op = calloc(1, sizeof(*op));
+	if (!op)
+		return NULL;
+	op->n = n;
+	memcpy(op->secret, secret, sizeof(op->secret));
+	if (n > 0 && dp_prequeue_init(&op->pq, op->secret, n) != 0) {
+		free(op);
+		return NULL;
+	}
+	return op;
+}
+
+/* ev: a built event, sale: a stored record (version 2 form). */
+int dp_queue_apply(struct dp_event *ev, const struct st_sale *sale, int recover)
+{
+	atomic_store(&ev->wr_mode, sale->wr_mode);
+	atomic_store(&ev->wr_active, sale->wr_mode == DP_WR_ON ? 1u : sale->wr_mode == DP_WR_OFF ? 0u : sale->wr_active);
+	atomic_store(&ev->rate_per_s, sale->rate_per_s);
+	atomic_store(&ev->purchase_window_ms, sale->purchase_window_ms);
+	atomic_store(&ev->threshold_rps, sale->threshold_rps);
+	atomic_store(&ev->q_admitted, sale->admitted);
+	atomic_store(&ev->q_pre_limit, sale->pre_reserve);
+	atomic_store(&ev->q_reg_limit, sale->reg_reserve);
+	if (!recover)
+		return 0;
+	/* Counters resume from the reservations: a gap, never a reuse. */
+	atomic_store(&ev->q_reg, sale->reg_reserve);
+	if (sale->wr_opened) {
+		struct dp_queue_open *op = open_build(sale->prequeue_n, sale->secret);
+		if (!op)
+			return -EIO;
+		atomic_store(&ev->q_pre, sale->prequeue_n | DP_QUEUE_CLOSED);
+		free(ev->q_open);
+		rcu_assign_pointer(ev->q_open, op);
+	} else {
+		atomic_store(&ev->q_pre, sale->pre_reserve);
+	}
+	return 0;
+}
+
+/* ---- per request (workers) ---- */
+
+/* The protocol detail of a verification result r (any value; DP_TOKEN_OK and
+ * unknown values give DP_D_NONE). */
+static uint8_t token_detail(enum dp_token_result r)
+{
+	switch (r) {
+	case DP_TOKEN_MALFORMED:
+		return DP_D_TOKEN_MALFORMED;
+	case DP_TOKEN_UNKNOWN_KEY:
+		return DP_D_TOKEN_UNKNOWN_KEY;
+	case DP_TOKEN_FORGED:
+		return DP_D_TOKEN_FORGED;
+	case DP_TOKEN_WRONG_KIND:
+		return DP_D_TOKEN_WRONG_KIND;
+	case DP_TOKEN_WRONG_EVENT:
+		return DP_D_TOKEN_WRONG_EVENT;
+	case DP_TOKEN_WRONG_CLIENT:
+		return DP_D_TOKEN_WRONG_CLIENT;
+	case DP_TOKEN_EXPIRED:
+		return DP_D_TOKEN_EXPIRED;
+	default:
+		return DP_D_NONE;
+	}
+}
+
+/* A head-only answer into out (not NULL): status, detail, retry; returns status. */
+static int answer_status(struct dp_queue_answer *out, int status, int detail, uint32_t retry_after_ms)
+{
+	memset(out, 0, sizeof(*out));
+	out->status = (uint8_t)status;
+	out->detail = (uint8_t)detail;
+	out->retry_after_ms = retry_after_ms;
+	return status;
+}
+
+/* Close the pre-queue (idempotent); returns n. Any thread. */
+static uint64_t prequeue_close(struct dp_event *ev)
+{
+	return atomic_fetch_or(&ev->q_pre, DP_QUEUE_CLOSED) & ~DP_QUEUE_CLOSED;
+}
+
+/* Take the next sequence of counter c below its reservation limit. 0 and
+ * *seq, or -1 when the reservation is used up (or, with closed_bit, when
+ * the counter is closed: -2). */
+static int seq_take(_Atomic uint64_t *c, const _Atomic uint64_t *limit, int closed_bit, uint64_t *seq)
+{
+	uint64_t v = atomic_load(c);
+	for (;;) {
+		if (closed_bit && (v & DP_QUEUE_CLOSED))
+			return -2;
+		if (v >= atomic_load(limit) || v >= DP_QUEUE_SEQ_MAX)
+			return -1;
+		if (atomic_compare_exchange_weak(c, &v, v + 1)) {
+			*seq = v;
+			return 0;
+		}
+	}
+}
+
+/* Wait estimate: ahead / rate, in ms, capped; 0 when no rate is known. */
+static uint32_t wait_estimate_ms(uint64_t ahead, uint32_t rate_per_s)
+{
+	if (rate_per_s == 0)
+		return 0;
+	if (ahead > (uint64_t)DP_WAIT_MS_MAX / 1000u * rate_per_s)
+		return DP_WAIT_MS_MAX;
+	return (uint32_t)(ahead * 1000u / rate_per_s);
+}
+
+/*
+ * The answer for a verified ticket f (tok: its bytes) at now_ms, the room
+ * active and ks not NULL.
+ */
+static int answer_ticket(struct dp_event *ev, const struct dp_keys *ks, const struct dp_token_fields *f,
+			 const uint8_t *tok, uint64_t now_ms, struct dp_queue_answer *out)
+{
+	uint64_t pos;
+	memset(out, 0, sizeof(*out));
+	if (f->flags & DP_TOKEN_F_PREQUEUE) {
+		const struct dp_queue_open *op = rcu_dereference(ev->q_open);
+		if (!op) {
+			const uint64_t on_sale = atomic_load_explicit(&ev->on_sale_ms, memory_order_relaxed);
+			const uint64_t left = on_sale > now_ms ? on_sale - now_ms : 0;
+			out->state = DP_QS_PREQUEUE;
+			out->wait_ms = left > DP_WAIT_MS_MAX ? DP_WAIT_MS_MAX : (uint32_t)left;
+			memcpy(out->token, tok, DP_TOKEN_SIZE);
+			return out->status = DP_S_OK;
+		}
+		if (f->position >= op->n)
+			return answer_status(out, DP_S_BAD_TOKEN, DP_D_TOKEN_MALFORMED, 0);
+		pos = dp_prequeue_position(&op->pq, f->position);
+	} else {
+		uint64_t v = atomic_load(&ev->q_pre);
+		const uint64_t n = v & DP_QUEUE_CLOSED ? v & ~DP_QUEUE_CLOSED : prequeue_close(ev);
+		pos = n + f->position;
+	}
+	const uint64_t admitted = atomic_load_explicit(&ev->q_admitted, memory_order_acquire);
+	out->position = pos;
+	if (pos < admitted) {
+		uint32_t window = atomic_load_explicit(&ev->purchase_window_ms, memory_order_relaxed);
+		struct dp_token_fields a = {.kind = DP_TOKEN_ACCESS,
+					    .event_id = f->event_id,
+					    .client_id = f->client_id,
+					    .position = pos,
+					    .time_ms = now_ms + (window ? window : DP_PURCHASE_WINDOW_MS_DEFAULT)};
+		if (dp_token_mint(ks, &a, out->token) != 0)
+			return answer_status(out, DP_S_UNAVAILABLE, DP_D_NO_KEYS, 0);
+		out->state = DP_QS_ADMITTED;
+		return out->status = DP_S_OK;
+	}
+	out->state = DP_QS_WAITING;
+	out->ahead = pos - admitted;
+	out->wait_ms = wait_estimate_ms(out->ahead, atomic_load_explicit(&ev->rate_per_s, memory_order_relaxed));
+	memcpy(out->token, tok, DP_TOKEN_SIZE);
+	return out->status = DP_S_OK;
+}
+
+/* eng, out: not NULL; any event id, client id and time (dp_engine.h). */
+int dp_queue_join(struct dp_engine *eng, uint32_t event_id, uint64_t client_id, uint64_t now_ms,
+		  struct dp_queue_answer *out)
+{
+	struct dp_event *ev = dp_event_lookup(eng, event_id);
+	if (!ev)
+		return answer_status(out, DP_S_NOT_FOUND, DP_D_EVENT, 0);
+	if (!atomic_load_explicit(&ev->wr_active, memory_order_acquire)) {
+		answer_status(out, DP_S_OK, DP_D_NONE, 0);
+		out->state = DP_QS_NO_QUEUE;
+		return DP_S_OK;
+	}
+	const struct dp_keys *ks = rcu_dereference(eng->keys);
+	if (!ks || dp_keys_count(ks) == 0)
+		return answer_status(out, DP_S_UNAVAILABLE, DP_D_NO_KEYS, 0);
+	const uint32_t retry = eng->cfg.busy_retry_ms;
+	struct dp_token_fields f = {.kind = DP_TOKEN_TICKET, .event_id = event_id, .client_id = client_id,
+				    .time_ms = now_ms};
+	const uint64_t on_sale = atomic_load_explicit(&ev->on_sale_ms, memory_order_relaxed);
+	int rc = -2;
+	if (now_ms < on_sale) {
+		rc = seq_take(&ev->q_pre, &ev->q_pre_limit, 1, &f.position);
+		if (rc == 0)
+			f.flags = DP_TOKEN_F_PREQUEUE;
+		else if (rc == -1)
+			return answer_status(out, DP_S_BUSY, DP_D_QUEUE_RESERVE, retry);
+	} else if (!(atomic_load(&ev->q_pre) & DP_QUEUE_CLOSED)) {
+		prequeue_close(ev); /* the first join after the on-sale time freezes n */
+	}
+	if (rc == -2 && seq_take(&ev->q_reg, &ev->q_reg_limit, 0, &f.position) != 0)
+		return answer_status(out, DP_S_BUSY, DP_D_QUEUE_RESERVE, retry);
+	uint8_t tok[DP_TOKEN_SIZE];
+	if (dp_token_mint(ks, &f, tok) != 0)
+		return answer_status(out, DP_S_UNAVAILABLE, DP_D_NO_KEYS, 0);
+	return answer_ticket(ev, ks, &f, tok, now_ms, out);
+}
+
+/* eng, ticket (DP_TOKEN_SIZE bytes of anything), out: not NULL (dp_engine.h). */
+int dp_queue_poll(struct dp_engine *eng, uint32_t event_id, uint64_t client_id, const uint8_t *ticket,
+		  uint64_t now_ms, struct dp_queue_answer *out)
+{
+	struct dp_event *ev = dp_event_lookup(eng, event_id);
+	if (!ev)
+		return answer_status(out, DP_S_NOT_FOUND, DP_D_EVENT, 0);
+	const int active = (int)atomic_load_explicit(&ev->wr_active, memory_order_acquire);
+	const struct dp_keys *ks = rcu_dereference(eng->keys);
+	if (!ks || dp_keys_count(ks) == 0) {
+		if (active)
+			return answer_status(out, DP_S_UNAVAILABLE, DP_D_NO_KEYS, 0);
+		answer_status(out, DP_S_OK, DP_D_NONE, 0);
+		out->state = DP_QS_NO_QUEUE;
+		return DP_S_OK;
+	}
+	struct dp_token_fields f;
+	enum dp_token_result r = dp_token_verify(ks, ticket, DP_TOKEN_TICKET, event_id, client_id, now_ms, &f);
+	if (r != DP_TOKEN_OK)
+		return answer_status(out, DP_S_BAD_TOKEN, token_detail(r), 0);
+	if (!active) {
+		answer_status(out, DP_S_OK, DP_D_NONE, 0);
+		out->state = DP_QS_NO_QUEUE;
+		return DP_S_OK;
+	}
+	return answer_ticket(ev, ks, &f, ticket, now_ms, out);
+}
+
+/* eng, rq, detail: not NULL; token may be NULL (none sent) (dp_engine.h). */
+int dp_queue_hold_check(struct dp_engine *eng, const struct dp_request *rq, const uint8_t *token, uint64_t now_ms,
+			uint8_t *detail)
+{
+	*detail = DP_D_NONE;
+	struct dp_event *ev = dp_event_lookup(eng, rq->event_id);
+	if (!ev || !atomic_load_explicit(&ev->wr_active, memory_order_acquire))
+		return DP_S_OK;
+	const struct dp_keys *ks = rcu_dereference(eng->keys);
+	if (!token || !ks)
+		return DP_S_NOT_ADMITTED;
+	enum dp_token_result r = dp_token_verify(ks, token, DP_TOKEN_ACCESS, rq->event_id, rq->client_id, now_ms, NULL);
+	if (r == DP_TOKEN_OK)
+		return DP_S_OK;
+	*detail = token_detail(r);
+	return DP_S_BAD_TOKEN;
+}
+
+/* ---- control path ---- */
+
+/* Store rec as ev's sale record (control path); 0 or a storage error. */
+static int store(struct dp_engine *eng, const struct dp_event *ev, const struct st_sale *rec)
+{
+	return st_env_put_sale(eng->env, ev->id, rec);
+}
+
+/* Freeze ev's pre-queue and publish its opening, stored first. */
+static int queue_open(struct dp_engine *eng, struct dp_event *ev)
+{
+	const uint64_t n = prequeue_close(ev);
+	uint8_t secret[ST_SALE_SECRET_SIZE];
+	if (RAND_bytes(secret, sizeof(secret)) != 1)
+		return -EIO;
+	struct dp_queue_open *op = open_build(n, secret);
+	OPENSSL_cleanse(secret, sizeof(secret));
+	if (!op)
+		return -ENOMEM;
+	struct st_sale rec;
+	dp_sale_record(ev, (int)atomic_load(&ev->sale_state), &rec);
+	rec.wr_opened = 1;
+	rec.prequeue_n = n;
+	memcpy(rec.secret, op->secret, sizeof(rec.secret));
+	int rc = store(eng, ev, &rec);
+	if (rc) {
+		free(op);
+		return rc;
+	}
+	rcu_assign_pointer(ev->q_open, op);
+	return 0;
+}
+
+/* Top up one reservation when its counter is within half a block. */
+static int topup(struct dp_engine *eng, struct dp_event *ev, int pre)
+{
+	_Atomic uint64_t *c = pre ? &ev->q_pre : &ev->q_reg;
+	_Atomic uint64_t *limit = pre ? &ev->q_pre_limit : &ev->q_reg_limit;
+	const uint64_t v = atomic_load(c);
+	if (pre && (v & DP_QUEUE_CLOSED))
+		return 0;
+	const uint64_t lim = atomic_load(limit);
+	if (lim >= DP_QUEUE_SEQ_MAX || (lim > v && lim - v > DP_QUEUE_RESERVE / 2))
+		return 0;
+	uint64_t neu = (v > lim ? v : lim) + DP_QUEUE_RESERVE;
+	if (neu > DP_QUEUE_SEQ_MAX)
+		neu = DP_QUEUE_SEQ_MAX;
+	struct st_sale rec;
+	dp_sale_record(ev, (int)atomic_load(&ev->sale_state), &rec);
+	if (pre)
+		rec.pre_reserve = neu;
+	else
+		rec.reg_reserve = neu;
+	int rc = store(eng, ev, &rec);
+	if (rc)
+		return rc;
+	atomic_store(limit, neu);
+	return 0;
+}
+
+/* eng: not NULL; control path only, one thread (dp_engine.h). */
+int dp_queue_tick(struct dp_engine *eng, uint64_t now_ms)
+{
+	int first = 0;
+	const struct dp_catalog *cat = rcu_dereference(eng->catalog);
+	for (uint32_t i = 0; i < cat->n; i++) {
+		struct dp_event *ev = cat->ev[i];
+		int rc = 0;
+		if (!ev->q_open && now_ms >= atomic_load(&ev->on_sale_ms))
+			rc = queue_open(eng, ev);
+		if (rc == 0)
+			rc = topup(eng, ev, 1);
+		if (rc == 0)
+			rc = topup(eng, ev, 0);
+		if (rc && !first)
+			first = rc;
+	}
+	return first;
+}
+
+/* eng: not NULL; any id, position and rate (rate_per_s may be NULL). Control path. */
+int dp_queue_admit(struct dp_engine *eng, uint32_t event_id, uint64_t admitted, const uint32_t *rate_per_s)
+{
+	struct dp_event *ev = dp_event_lookup(eng, event_id);
+	if (!ev)
+		return -ENOENT;
+	if (admitted < atomic_load(&ev->q_admitted))
+		return -ERANGE;
+	struct st_sale rec;
+	dp_sale_record(ev, (int)atomic_load(&ev->sale_state), &rec);
+	rec.admitted = admitted;
+	if (rate_per_s)
+		rec.rate_per_s = *rate_per_s;
+	int rc = store(eng, ev, &rec);
+	if (rc)
+		return rc;
+	atomic_store(&ev->rate_per_s, rec.rate_per_s);
+	atomic_store_explicit(&ev->q_admitted, admitted, memory_order_release);
+	return 0;
+}
+
+/* eng: not NULL; any id; active: 0 or not. Control path. */
+int dp_queue_set_active(struct dp_engine *eng, uint32_t event_id, int active)
+{
+	struct dp_event *ev = dp_event_lookup(eng, event_id);
+	if (!ev)
+		return -ENOENT;
+	if (atomic_load(&ev->wr_mode) != DP_WR_AUTO)
+		return -EPERM;
+	struct st_sale rec;
+	dp_sale_record(ev, (int)atomic_load(&ev->sale_state), &rec);
+	rec.wr_active = active ? 1 : 0;
+	int rc = store(eng, ev, &rec);
+	if (rc)
+		return rc;
+	atomic_store_explicit(&ev->wr_active, rec.wr_active, memory_order_release);
+	return 0;
+}
+
+/* eng, out: not NULL; any id. */
+int dp_queue_get(struct dp_engine *eng, uint32_t event_id, struct dp_queue_view *out)
+{
+	struct dp_event *ev = dp_event_lookup(eng, event_id);
+	if (!ev)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	out->mode = (uint8_t)atomic_load(&ev->wr_mode);
+	out->active = (uint8_t)atomic_load(&ev->wr_active);
+	const struct dp_queue_open *op = rcu_dereference(ev->q_open);
+	out->opened = op != NULL;
+	const uint64_t pre = atomic_load(&ev->q_pre) & ~DP_QUEUE_CLOSED;
+	out->prequeue = op ? op->n : pre;
+	out->joined = atomic_load(&ev->q_reg);
+	out->admitted = atomic_load(&ev->q_admitted);
+	out->pre_reserve = atomic_load(&ev->q_pre_limit);
+	out->reg_reserve = atomic_load(&ev->q_reg_limit);
+	out->rate_per_s = atomic_load(&ev->rate_per_s);
+	const uint32_t w = atomic_load(&ev->purchase_window_ms);
+	out->purchase_window_ms = w ? w : DP_PURCHASE_WINDOW_MS_DEFAULT;
+	out->threshold_rps = atomic_load(&ev->threshold_rps);
+	return 0;
+}
+
+/* eng: not NULL; ks: a set nobody else frees, or NULL. Control path, QSBR thread. */
+void dp_engine_keys_set(struct dp_engine *eng, struct dp_keys *ks)
+{
+	struct dp_keys *old = eng->keys;
+	rcu_assign_pointer(eng->keys, ks);
+	if (old) {
+		urcu_qsbr_synchronize_rcu();
+		dp_keys_free(old);
+	}
+}
