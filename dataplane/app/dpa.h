@@ -68,6 +68,7 @@ struct dpa_settings {
 	char control_socket[DPA_PATH_MAX]; /* Unix socket of the control thread; "none": off */
 	uint32_t expire_scan;      /* hold slots the engine sweeps per loop turn (0: off) */
 	char keys_file[DPA_PATH_MAX]; /* waiting-room keys; "none": no keys */
+#define DPA_KEYS_FILE_DEFAULT "/etc/stampede/keys"
 };
 
 /* Fill defaults, then apply `--config FILE` and flags from argv (the part

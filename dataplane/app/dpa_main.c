@@ -162,8 +162,15 @@ static void storage_init(struct dpa_app *a)
 	if (a->set.inventory[0])
 		inventory_load(a);
 	char kerr[DP_KEYS_ERR_MAX] = "";
-	if ((rc = dpa_keys_load(a, kerr, sizeof(kerr), NULL, NULL)) != 0)
-		rte_exit(EXIT_FAILURE, "keys-file: %s\n", kerr);
+	if ((rc = dpa_keys_load(a, kerr, sizeof(kerr), NULL, NULL)) != 0) {
+		/* A host that runs no waiting room need not make a key file; one the
+		 * operator named must be there. */
+		if (rc != -ENOENT || strcmp(a->set.keys_file, DPA_KEYS_FILE_DEFAULT) != 0)
+			rte_exit(EXIT_FAILURE, "keys-file: %s\n", kerr);
+		printf("stampede-dataplane: no waiting-room keys (%s does not exist): an event whose waiting room is "
+		       "active answers QUEUE_JOIN unavailable until a key file is made and reloaded (docs/waiting-room.md)\n",
+		       DPA_KEYS_FILE_DEFAULT);
+	}
 	/* Freeze what is due and reserve queue positions before any join. */
 	if ((rc = dp_queue_tick(a->eng, dpa_now_ms(a, rte_rdtsc()))) != 0)
 		rte_exit(EXIT_FAILURE, "waiting room: %s\n", st_strerror(rc));

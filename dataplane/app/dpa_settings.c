@@ -52,9 +52,9 @@ static const struct setting settings[] = {
 	 "on SIGINT/SIGTERM, how long to wait for pending replies to become durable"},
 	{"control-socket", T_PATH, OFF(control_socket), 0, 0, CTL_DATAPLANE_SOCKET_DEFAULT,
 	 "Unix socket of the control channel (docs/control.md), created mode 0600; \"none\" turns it off"},
-	{"keys-file", T_PATH, OFF(keys_file), 0, 0, "/etc/stampede/keys",
-	 "waiting-room key file (docs/waiting-room.md), mode 0600; \"none\": no keys (an active waiting room "
-	 "answers joins unavailable)"},
+	{"keys-file", T_PATH, OFF(keys_file), 0, 0, DPA_KEYS_FILE_DEFAULT,
+	 "waiting-room key file (docs/waiting-room.md), mode 0600; \"none\", or the default path missing: no keys "
+	 "(an active waiting room answers joins unavailable)"},
 	{"expire-scan", T_U32, OFF(expire_scan), 0, 1u << 24, "64",
 	 "hold slots each worker examines for expiry per loop turn (0: no sweep; confirms still check expiry)"},
 };

@@ -71,6 +71,24 @@ set -e
 grep -qF "mode 0644 lets group or others at the keys" <<<"$out" || fail "bad key file message: $out"
 chmod 600 "$keys"
 
+# A key file named explicitly must exist; the default path may be missing
+# (a host without a waiting room): then it starts with no keys and says so.
+set +e
+out=$("$dp" -l 1 "${eal[@]}" -- --data "$work/data0" --keys-file "$work/no-such-keys" --control-socket none 2>&1)
+rc=$?
+set -e
+[ "$rc" != 0 ] || fail "started with a named key file that does not exist"
+grep -qF "keys-file: $work/no-such-keys" <<<"$out" || fail "missing named key file message: $out"
+if [ ! -e /etc/stampede/keys ]; then
+	"$dp" -l 1 "${eal[@]}" -- --data "$work/data1" --control-socket none >"$work/dp-default.log" 2>&1 &
+	dpd=$!
+	for _ in $(seq 100); do grep -q "ready on" "$work/dp-default.log" && break; sleep 0.1; done
+	grep -q "ready on" "$work/dp-default.log" || { kill -KILL "$dpd"; fail "no start with the default key path missing: $(cat "$work/dp-default.log")"; }
+	grep -q "no waiting-room keys (/etc/stampede/keys does not exist)" "$work/dp-default.log" || { kill -KILL "$dpd"; fail "no notice of missing keys"; }
+	kill -TERM "$dpd"
+	wait "$dpd" || fail "dataplane exited non-zero on SIGTERM"
+fi
+
 start_dp
 r=$(c '{"cmd":"queue"}')
 # (jansson sorts the keys)
