@@ -214,8 +214,12 @@ int dp_queue_join(struct dp_engine *eng, uint32_t event_id, uint64_t client_id, 
  * QUEUE_POLL with ticket (DP_TOKEN_SIZE bytes, any content; not NULL).
  * Stateless: the same ticket gives the same position. Returns out->status:
  * OK as dp_queue_join (the ticket itself in out->token while WAITING or
- * PREQUEUE), NOT_FOUND/event, BAD_TOKEN with a token_* detail (nothing
- * changes), UNAVAILABLE/no_keys while active without keys.
+ * PREQUEUE; once ADMITTED, an access token expiring at the admission time +
+ * the purchase window, the same at every poll), NOT_FOUND/event, BAD_TOKEN
+ * with a token_* detail (nothing changes; token_expired for an admitted
+ * ticket whose purchase window is over, or whose admission is older than the
+ * DP_ADMIT_STEPS_MAX steps remembered: join again), UNAVAILABLE/no_keys
+ * while active without keys.
  */
 int dp_queue_poll(struct dp_engine *eng, uint32_t event_id, uint64_t client_id, const uint8_t *ticket,
 		  uint64_t now_ms, struct dp_queue_answer *out);
@@ -235,7 +239,9 @@ int dp_queue_hold_check(struct dp_engine *eng, const struct dp_request *rq, cons
  * freeze the pre-queue once now_ms >= on_sale_ms (draw the per-opening
  * secret, store n and it, then publish the permutation) and top up each
  * reservation (durably) when its counter is within DP_QUEUE_RESERVE / 2 of
- * it. Returns 0, or the first storage / OpenSSL error (-EIO); what failed is
+ * it. The first call after a restart also seeds the admission steps with
+ * {admitted, now_ms}: buyers admitted before the restart get a purchase
+ * window from now (the steps are not stored). Returns 0, or the first storage / OpenSSL error (-EIO); what failed is
  * retried at the next call, nothing is published before it is stored.
  */
 int dp_queue_tick(struct dp_engine *eng, uint64_t now_ms);
@@ -243,11 +249,14 @@ int dp_queue_tick(struct dp_engine *eng, uint64_t now_ms);
 /*
  * Set the admitted position (positions below it are admitted) and the
  * measured admission rate (for wait estimates; rate_per_s may be NULL to
- * keep it). Durable first. Control path. Errors: -ENOENT (event), -ERANGE
- * (admitted below the current admitted position; nothing changes), or a
- * storage error.
+ * keep it) at now_ms. Durable first. A position that moves appends an
+ * admission step {admitted, now_ms}: the access tokens of the positions it
+ * admits expire at now_ms + the purchase window, however often they poll.
+ * Control path. Errors: -ENOENT (event), -ERANGE (admitted below the current
+ * admitted position; nothing changes), or a storage error.
  */
-int dp_queue_admit(struct dp_engine *eng, uint32_t event_id, uint64_t admitted, const uint32_t *rate_per_s);
+int dp_queue_admit(struct dp_engine *eng, uint32_t event_id, uint64_t admitted, const uint32_t *rate_per_s,
+		   uint64_t now_ms);
 
 /*
  * Switch the room of an `auto` event on or off (durable first). Control

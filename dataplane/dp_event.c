@@ -121,6 +121,7 @@ void dp_event_free(struct dp_event *ev)
 		part_free(&ev->parts[i]);
 	free(ev->parts);
 	free(ev->counters);
+	free(ev->q_steps);
 	dp_buyers_fini(&ev->buyers);
 	dp_event_def_free(ev->def);
 	free(ev->q_open);
@@ -167,7 +168,9 @@ static int event_build(struct dp_engine *eng, const struct dp_event_def *def, st
 	ev->n_parts = def->n_sections + def->n_ga;
 	ev->parts = calloc(ev->n_parts, sizeof(*ev->parts));
 	ev->counters = aligned_alloc(DP_CACHE_LINE, W * sizeof(*ev->counters));
-	if (!ev->def || !ev->parts || !ev->counters || dp_buyers_init(&ev->buyers, eng->cfg.buyers_max) != 0)
+	ev->q_steps = calloc(1, sizeof(*ev->q_steps));
+	if (!ev->def || !ev->parts || !ev->counters || !ev->q_steps ||
+	    dp_buyers_init(&ev->buyers, eng->cfg.buyers_max) != 0)
 		goto nomem;
 	memset(ev->counters, 0, W * sizeof(*ev->counters));
 	for (uint32_t i = 0; i < ev->n_parts; i++) {

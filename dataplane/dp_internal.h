@@ -132,6 +132,7 @@ struct dp_event {
 	_Atomic uint64_t q_reg_limit;
 	_Atomic uint64_t q_admitted;
 	struct dp_queue_open *q_open; /* RCU-published once at opening; NULL before */
+	struct dp_admit_ring *q_steps; /* admission steps (control thread writes, workers read) */
 	uint32_t n_parts;
 	struct dp_part *parts; /* sorted by id */
 	struct dp_buyers buyers;
@@ -143,6 +144,33 @@ struct dp_event {
 
 /* Bit of dp_event.q_pre set when the pre-queue is frozen (n below it). */
 #define DP_QUEUE_CLOSED (UINT64_C(1) << 63)
+
+/*
+ * One admission step: positions below to_pos were admitted by time_ms (the
+ * step before it, if any, covers the positions below its own to_pos). seq is
+ * the step's index + 1 once the step is complete, 0 while it is written.
+ */
+struct dp_admit_step {
+	_Atomic uint64_t seq;
+	_Atomic uint64_t to_pos;
+	_Atomic uint64_t time_ms;
+};
+
+/*
+ * The admission steps of one event, a ring of the DP_ADMIT_STEPS_MAX newest.
+ * One writer (the control thread: dp_queue_admit, and dp_queue_tick's seed
+ * after a restart). An admission less than purchase window / DP_ADMIT_STEPS_MAX
+ * after the newest step began joins it (its to_pos and time_ms move up), so
+ * the ring always covers at least one purchase window. Workers read lock-free: a step is written (seqlock style,
+ * per slot) before count is advanced with release; readers load count with
+ * acquire and check each slot's seq around their read, so an overwritten
+ * slot is noticed, never misread.
+ */
+struct dp_admit_ring {
+	_Atomic uint64_t count; /* steps ever appended */
+	uint64_t newest_first_ms; /* writer only: when the newest step began (steps merge) */
+	struct dp_admit_step step[DP_ADMIT_STEPS_MAX];
+};
 
 /* What the opening froze: n pre-queue joiners and their permutation. */
 struct dp_queue_open {

@@ -4,7 +4,9 @@
  *
  * Per event the queue keeps two counters (pre-queue joins s, regular joins
  * k), their durable reservations, the admitted position, and what the opening
- * froze (n, the per-opening secret, the permutation). Nothing per buyer: a
+ * froze (n, the per-opening secret, the permutation), and a ring of the
+ * newest admission steps (when each admitted position was admitted, so an
+ * access token's window runs from the admission). Nothing per buyer: a
  * ticket carries its sequence, and its position is computed at each poll
  * (pre-queue: perm(s); regular: n + k).
  *
@@ -162,6 +164,95 @@ static int seq_take(_Atomic uint64_t *c, const _Atomic uint64_t *limit, int clos
 	}
 }
 
+/*
+ * Read step i (an index ever appended, below the count read with acquire) of
+ * ring r into *to_pos and *time_ms. 0, or -1 when the slot holds another step
+ * (overwritten since, or being written): the caller looks again. Worker safe.
+ */
+static int step_read(const struct dp_admit_ring *r, uint64_t i, uint64_t *to_pos, uint64_t *time_ms)
+{
+	const struct dp_admit_step *s = &r->step[i % DP_ADMIT_STEPS_MAX];
+	const uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
+	if (s1 != i + 1)
+		return -1;
+	*to_pos = atomic_load_explicit(&s->to_pos, memory_order_relaxed);
+	*time_ms = atomic_load_explicit(&s->time_ms, memory_order_relaxed);
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&s->seq, memory_order_relaxed) == s1 ? 0 : -1;
+}
+
+/*
+ * When was position pos admitted, according to ring r (not NULL)? The time of
+ * the first remembered step whose to_pos exceeds pos, into *at_ms: 0. -1 when
+ * no step answers: none covers pos yet (a restart before the control thread
+ * seeded the ring), or pos was admitted before the oldest step remembered,
+ * or the ring kept moving under DP_ADMIT_READ_TRIES lookups. Worker safe: a
+ * binary search over at most DP_ADMIT_STEPS_MAX steps, nothing written.
+ */
+static int admit_time_of(const struct dp_admit_ring *r, uint64_t pos, uint64_t *at_ms)
+{
+	for (unsigned t = 0; t < DP_ADMIT_READ_TRIES; t++) {
+		const uint64_t c = atomic_load_explicit(&r->count, memory_order_acquire);
+		if (c == 0)
+			return -1;
+		const uint64_t oldest = c > DP_ADMIT_STEPS_MAX ? c - DP_ADMIT_STEPS_MAX : 0;
+		uint64_t lo = oldest, hi = c - 1, to, time;
+		int torn = 0;
+		while (lo < hi) { /* first step with to_pos > pos; the newest is >= admitted > pos */
+			const uint64_t mid = lo + (hi - lo) / 2;
+			if (step_read(r, mid, &to, &time) != 0) {
+				torn = 1;
+				break;
+			}
+			if (to > pos)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		if (torn || step_read(r, lo, &to, &time) != 0)
+			continue;
+		if (to <= pos || (lo == oldest && oldest > 0))
+			return -1; /* not covered, or admitted at or before a forgotten step */
+		*at_ms = time;
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * Record "positions below to_pos admitted at time_ms" in ring r (not NULL),
+ * window_ms being the purchase window (> 0). Control thread only (the single
+ * writer); to_pos above every earlier step's. Within window_ms /
+ * DP_ADMIT_STEPS_MAX of the newest step's beginning the newest step is
+ * rewritten (its earliest buyers gain at most that much window); otherwise a
+ * new step is appended. A slot is written (seq 0, data, seq) before count is
+ * advanced or the position published.
+ */
+static void step_record(struct dp_admit_ring *r, uint64_t to_pos, uint64_t time_ms, uint32_t window_ms)
+{
+	uint64_t c = atomic_load_explicit(&r->count, memory_order_relaxed);
+	const int merge = c > 0 && time_ms >= r->newest_first_ms &&
+			  time_ms - r->newest_first_ms < window_ms / DP_ADMIT_STEPS_MAX;
+	const uint64_t i = merge ? c - 1 : c;
+	struct dp_admit_step *s = &r->step[i % DP_ADMIT_STEPS_MAX];
+	atomic_store_explicit(&s->seq, 0, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&s->to_pos, to_pos, memory_order_relaxed);
+	atomic_store_explicit(&s->time_ms, time_ms, memory_order_relaxed);
+	atomic_store_explicit(&s->seq, i + 1, memory_order_release);
+	if (!merge) {
+		r->newest_first_ms = time_ms;
+		atomic_store_explicit(&r->count, c + 1, memory_order_release);
+	}
+}
+
+/* ev's purchase window in ms (the default when none is set). Any thread. */
+static uint32_t window_of(const struct dp_event *ev)
+{
+	const uint32_t w = atomic_load_explicit(&ev->purchase_window_ms, memory_order_relaxed);
+	return w ? w : DP_PURCHASE_WINDOW_MS_DEFAULT;
+}
+
 /* Wait estimate: ahead / rate, in ms, capped; 0 when no rate is known. */
 static uint32_t wait_estimate_ms(uint64_t ahead, uint32_t rate_per_s)
 {
@@ -202,12 +293,17 @@ static int answer_ticket(struct dp_event *ev, const struct dp_keys *ks, const st
 	const uint64_t admitted = atomic_load_explicit(&ev->q_admitted, memory_order_acquire);
 	out->position = pos;
 	if (pos < admitted) {
-		uint32_t window = atomic_load_explicit(&ev->purchase_window_ms, memory_order_relaxed);
+		const uint32_t window = window_of(ev);
+		uint64_t at_ms;
+		/* The window runs from the admission, not from this poll; one
+		 * that is over (or older than the ring remembers) is refused. */
+		if (admit_time_of(ev->q_steps, pos, &at_ms) != 0 || at_ms + window <= now_ms)
+			return answer_status(out, DP_S_BAD_TOKEN, DP_D_TOKEN_EXPIRED, 0);
 		struct dp_token_fields a = {.kind = DP_TOKEN_ACCESS,
 					    .event_id = f->event_id,
 					    .client_id = f->client_id,
 					    .position = pos,
-					    .time_ms = now_ms + (window ? window : DP_PURCHASE_WINDOW_MS_DEFAULT)};
+					    .time_ms = at_ms + window};
 		if (dp_token_mint(ks, &a, out->token) != 0)
 			return answer_status(out, DP_S_UNAVAILABLE, DP_D_NO_KEYS, 0);
 		out->state = DP_QS_ADMITTED;
@@ -371,6 +467,11 @@ int dp_queue_tick(struct dp_engine *eng, uint64_t now_ms)
 	for (uint32_t i = 0; i < cat->n; i++) {
 		struct dp_event *ev = cat->ev[i];
 		int rc = 0;
+		/* After a restart the steps are gone: everyone admitted so far
+		 * gets a window from now (errs on the buyer's side). */
+		const uint64_t adm = atomic_load(&ev->q_admitted);
+		if (adm > 0 && atomic_load(&ev->q_steps->count) == 0)
+			step_record(ev->q_steps, adm, now_ms, window_of(ev));
 		if (!ev->q_open && now_ms >= atomic_load(&ev->on_sale_ms))
 			rc = queue_open(eng, ev);
 		if (rc == 0)
@@ -383,13 +484,15 @@ int dp_queue_tick(struct dp_engine *eng, uint64_t now_ms)
 	return first;
 }
 
-/* eng: not NULL; any id, position and rate (rate_per_s may be NULL). Control path. */
-int dp_queue_admit(struct dp_engine *eng, uint32_t event_id, uint64_t admitted, const uint32_t *rate_per_s)
+/* eng: not NULL; any id, position, rate (rate_per_s may be NULL) and time. Control path. */
+int dp_queue_admit(struct dp_engine *eng, uint32_t event_id, uint64_t admitted, const uint32_t *rate_per_s,
+		   uint64_t now_ms)
 {
 	struct dp_event *ev = dp_event_lookup(eng, event_id);
 	if (!ev)
 		return -ENOENT;
-	if (admitted < atomic_load(&ev->q_admitted))
+	const uint64_t before = atomic_load(&ev->q_admitted);
+	if (admitted < before)
 		return -ERANGE;
 	struct st_sale rec;
 	dp_sale_record(ev, (int)atomic_load(&ev->sale_state), &rec);
@@ -400,6 +503,9 @@ int dp_queue_admit(struct dp_engine *eng, uint32_t event_id, uint64_t admitted, 
 	if (rc)
 		return rc;
 	atomic_store(&ev->rate_per_s, rec.rate_per_s);
+	/* The step before the position: a worker that sees the position finds it. */
+	if (admitted > before)
+		step_record(ev->q_steps, admitted, now_ms, window_of(ev));
 	atomic_store_explicit(&ev->q_admitted, admitted, memory_order_release);
 	return 0;
 }
@@ -440,8 +546,7 @@ int dp_queue_get(struct dp_engine *eng, uint32_t event_id, struct dp_queue_view 
 	out->pre_reserve = atomic_load(&ev->q_pre_limit);
 	out->reg_reserve = atomic_load(&ev->q_reg_limit);
 	out->rate_per_s = atomic_load(&ev->rate_per_s);
-	const uint32_t w = atomic_load(&ev->purchase_window_ms);
-	out->purchase_window_ms = w ? w : DP_PURCHASE_WINDOW_MS_DEFAULT;
+	out->purchase_window_ms = window_of(ev);
 	out->threshold_rps = atomic_load(&ev->threshold_rps);
 	return 0;
 }

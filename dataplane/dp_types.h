@@ -162,6 +162,8 @@ struct dp_sale_settings {
 #define DP_QUEUE_SEQ_MAX (UINT64_C(1) << 32) /* sequences of one counter (pre-queue permutation domain) */
 #define DP_PURCHASE_WINDOW_MS_DEFAULT (10u * 60u * 1000u)
 #define DP_WAIT_MS_MAX UINT32_MAX
+#define DP_ADMIT_STEPS_MAX 4096u  /* admission steps remembered per event (access-token windows) */
+#define DP_ADMIT_READ_TRIES 4u    /* lookups retried when the ring is overwritten under a reader */
 
 /* Queue reply states (= enum proto_queue_state on the wire). */
 enum dp_queue_state { DP_QS_WAITING = 0, DP_QS_ADMITTED = 1, DP_QS_NO_QUEUE = 2, DP_QS_PREQUEUE = 3 };

@@ -272,7 +272,8 @@ static json_t *cmd_admit(struct dpa_control *c, const json_t *req)
 	struct dp_queue_view q;
 	if (dp_queue_get(c->app->eng, (uint32_t)ev, &q) != 0)
 		return ctl_wire_error("not_found", "event %lld is not loaded", ev);
-	int rc = dp_queue_admit(c->app->eng, (uint32_t)ev, (uint64_t)admitted, rc_rate ? NULL : &r32);
+	int rc = dp_queue_admit(c->app->eng, (uint32_t)ev, (uint64_t)admitted, rc_rate ? NULL : &r32,
+				 app_now_ms(c->app));
 	if (rc == -ERANGE)
 		return ctl_wire_error("bad_request", "admitted: %lld is below the admitted position %llu (never backwards)",
 				      admitted, (unsigned long long)q.admitted);

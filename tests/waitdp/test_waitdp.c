@@ -3,8 +3,11 @@
  * docs/waiting-room.md "Integration contract"): join and poll positions, a
  * refresh keeps the place (also across a restart with recovery), admission in
  * join order, the pre-queue permutation, every token refusal, holds gated by
- * access tokens, key rotation, the durable reservation, and an old (version
- * 1) sale record still loading.
+ * access tokens, key rotation, the durable reservation, an old (version
+ * 1) sale record still loading, and the purchase window running from the
+ * admission (admission steps), with nothing allocated and no system call on
+ * the worker path (malloc is interposed here unless WAITDP_NO_INTERPOSE: a
+ * sanitized build).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,13 +20,19 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <linux/seccomp.h>
 #include <lmdb.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "dataplane/dp_token.h"
 #include "tests/engine/helpers.h"
 
 #define EV2 200u
 #define T_ON_SALE_AHEAD_MS 60000u
+#define T_WINDOW_MS 60000u
 
 static void secret_of(uint8_t seed, uint8_t *s)
 {
@@ -42,19 +51,35 @@ static void set_keys(struct fx *f, uint8_t id, uint8_t seed)
 	dp_engine_keys_set(f->eng, ks);
 }
 
-/* Load the standard event under id with a waiting room. */
-static void load_wr(struct fx *f, uint32_t id, uint8_t mode, uint64_t on_sale_ms)
+/* Load (or reload) the standard event under id with a waiting room and a
+ * purchase window of window_ms. */
+static void load_wr_window(struct fx *f, uint32_t id, uint8_t mode, uint64_t on_sale_ms, uint32_t window_ms)
 {
 	struct tevent *te = malloc(sizeof(*te));
 	assert_non_null(te);
 	tevent_std(te, id);
-	struct dp_sale_settings sale = {.on_sale_ms = on_sale_ms, .wr_mode = mode, .purchase_window_ms = 60000};
+	struct dp_sale_settings sale = {.on_sale_ms = on_sale_ms, .wr_mode = mode, .purchase_window_ms = window_ms};
 	char err[256] = "";
 	int rc = dp_engine_load_event(f->eng, &te->def, &sale, NULL, err, sizeof(err));
 	free(te);
 	if (rc)
 		print_error("load: %d %s\n", rc, err);
 	assert_int_equal(rc, 0);
+}
+
+/* Load the standard event under id with a waiting room (window T_WINDOW_MS). */
+static void load_wr(struct fx *f, uint32_t id, uint8_t mode, uint64_t on_sale_ms)
+{
+	load_wr_window(f, id, mode, on_sale_ms, T_WINDOW_MS);
+}
+
+/* The expiry (ms) of an access token: bytes 24..31, little-endian. */
+static uint64_t tok_expiry_ms(const uint8_t *tok)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | tok[24 + i];
+	return v;
 }
 
 static void open_wr(struct fx *f, uint8_t mode, uint64_t on_sale_ms)
@@ -145,7 +170,7 @@ static void test_join_poll(void **state)
 		assert_int_equal(a[i].token[1], DP_TOKEN_TICKET);
 	}
 	uint32_t rate = 10;
-	assert_int_equal(dp_queue_admit(f->eng, EV1, 0, &rate), 0);
+	assert_int_equal(dp_queue_admit(f->eng, EV1, 0, &rate, f->now), 0);
 	for (int round = 0; round < 3; round++)
 		for (unsigned i = 0; i < 5; i++) {
 			f->now += 1000;
@@ -172,7 +197,7 @@ static void test_admission_order(void **state)
 	for (unsigned i = 0; i < N; i++)
 		a[i] = join_ok(f, EV1, 100 + i);
 	for (unsigned k = 1; k <= N; k++) {
-		assert_int_equal(dp_queue_admit(f->eng, EV1, k, NULL), 0);
+		assert_int_equal(dp_queue_admit(f->eng, EV1, k, NULL, f->now), 0);
 		for (unsigned i = 0; i < N; i++) {
 			struct dp_queue_answer p = poll_ok(f, EV1, 100 + i, a[i].token);
 			assert_int_equal(p.state, i < k ? DP_QS_ADMITTED : DP_QS_WAITING);
@@ -182,9 +207,9 @@ static void test_admission_order(void **state)
 		}
 	}
 	/* never backwards: nothing changes */
-	assert_int_equal(dp_queue_admit(f->eng, EV1, 2, NULL), -ERANGE);
+	assert_int_equal(dp_queue_admit(f->eng, EV1, 2, NULL, f->now), -ERANGE);
 	assert_int_equal(view(f, EV1).admitted, N);
-	assert_int_equal(dp_queue_admit(f->eng, 999, 9, NULL), -ENOENT);
+	assert_int_equal(dp_queue_admit(f->eng, 999, 9, NULL, f->now), -ENOENT);
 
 	struct dp_queue_answer t = poll_ok(f, EV1, 100, a[0].token);
 	assert_int_equal(t.state, DP_QS_ADMITTED);
@@ -261,7 +286,7 @@ static void test_restart(void **state)
 	f->now = on_sale;
 	assert_int_equal(dp_queue_tick(f->eng, f->now), 0);
 	struct dp_queue_answer r0 = join_ok(f, EV1, 500);
-	assert_int_equal(dp_queue_admit(f->eng, EV1, 3, NULL), 0);
+	assert_int_equal(dp_queue_admit(f->eng, EV1, 3, NULL, f->now), 0);
 	uint64_t pos[N];
 	for (unsigned i = 0; i < N; i++)
 		pos[i] = poll_ok(f, EV1, 100 + i, a[i].token).position;
@@ -272,17 +297,21 @@ static void test_restart(void **state)
 	assert_true(v.active && v.opened);
 	assert_int_equal(v.prequeue, N);
 	assert_int_equal(v.admitted, 3);
-	for (unsigned i = 0; i < N; i++) {
-		struct dp_queue_answer p = poll_ok(f, EV1, 100 + i, a[i].token);
-		assert_int_equal(p.position, pos[i]);
-		assert_int_equal(p.state, pos[i] < 3 ? DP_QS_ADMITTED : DP_QS_WAITING);
-	}
-	assert_int_equal(poll_ok(f, EV1, 500, r0.token).position, N);
 	/* the counter resumes from the reservation: a gap, never a reuse */
 	struct dp_queue_answer b;
 	assert_int_equal(dp_queue_join(f->eng, EV1, 501, f->now, &b), DP_S_BUSY);
 	assert_int_equal(b.detail, DP_D_QUEUE_RESERVE);
-	assert_int_equal(dp_queue_tick(f->eng, f->now), 0);
+	f->now += 5000;
+	assert_int_equal(dp_queue_tick(f->eng, f->now), 0); /* as at start: seeds the admission steps */
+	for (unsigned i = 0; i < N; i++) {
+		struct dp_queue_answer p = poll_ok(f, EV1, 100 + i, a[i].token);
+		assert_int_equal(p.position, pos[i]);
+		assert_int_equal(p.state, pos[i] < 3 ? DP_QS_ADMITTED : DP_QS_WAITING);
+		if (p.state == DP_QS_ADMITTED) { /* a fresh window from the restart */
+			assert_int_equal(tok_expiry_ms(p.token), f->now + T_WINDOW_MS);
+		}
+	}
+	assert_int_equal(poll_ok(f, EV1, 500, r0.token).position, N);
 	b = join_ok(f, EV1, 501);
 	assert_true(b.position >= N + DP_QUEUE_RESERVE);
 }
@@ -296,7 +325,7 @@ static void test_refusals(void **state)
 	assert_int_equal(dp_queue_tick(f->eng, f->now), 0);
 	struct dp_queue_answer a = join_ok(f, EV1, 100);
 	struct dp_queue_answer other = join_ok(f, EV2, 100);
-	assert_int_equal(dp_queue_admit(f->eng, EV1, 1, NULL), 0);
+	assert_int_equal(dp_queue_admit(f->eng, EV1, 1, NULL, f->now), 0);
 	struct dp_queue_answer acc = poll_ok(f, EV1, 100, a.token);
 	assert_int_equal(acc.state, DP_QS_ADMITTED);
 	const struct dp_queue_view before = view(f, EV1);
@@ -364,7 +393,7 @@ static void test_refusals(void **state)
 	f->now -= 1;
 	assert_int_equal(hold_with(f, 100, acc.token, &d), DP_S_OK);
 	/* EV2's token does not open EV1 */
-	assert_int_equal(dp_queue_admit(f->eng, EV2, 1, NULL), 0);
+	assert_int_equal(dp_queue_admit(f->eng, EV2, 1, NULL, f->now), 0);
 	struct dp_queue_answer acc2 = poll_ok(f, EV2, 100, other.token);
 	assert_int_equal(hold_with(f, 100, acc2.token, &d), DP_S_BAD_TOKEN);
 	assert_int_equal(d, DP_D_TOKEN_WRONG_EVENT);
@@ -527,6 +556,214 @@ static void test_old_record(void **state)
 	}
 }
 
+/* The window runs from the admission: polling again gives the same expiry;
+ * once it is over the poll and a hold with the old token say token_expired;
+ * buyers admitted in different steps get different expiries. */
+static void test_window_from_admission(void **state)
+{
+	struct fx *f = *state;
+	open_wr(f, DP_WR_ON, 0);
+	assert_int_equal(dp_queue_tick(f->eng, f->now), 0);
+	struct dp_queue_answer a = join_ok(f, EV1, 100), b = join_ok(f, EV1, 101);
+	const uint64_t t0 = f->now;
+	assert_int_equal(dp_queue_admit(f->eng, EV1, 1, NULL, f->now), 0);
+	struct dp_queue_answer p0 = poll_ok(f, EV1, 100, a.token);
+	assert_int_equal(p0.state, DP_QS_ADMITTED);
+	assert_int_equal(tok_expiry_ms(p0.token), t0 + T_WINDOW_MS);
+	for (int i = 0; i < 5; i++) { /* polling never extends it */
+		f->now += 10000;
+		struct dp_queue_answer p = poll_ok(f, EV1, 100, a.token);
+		assert_int_equal(p.state, DP_QS_ADMITTED);
+		assert_int_equal(tok_expiry_ms(p.token), t0 + T_WINDOW_MS);
+		assert_memory_equal(p.token, p0.token, DP_TOKEN_SIZE);
+	}
+	/* a later step: a later expiry */
+	const uint64_t t1 = f->now;
+	assert_int_equal(dp_queue_admit(f->eng, EV1, 2, NULL, f->now), 0);
+	struct dp_queue_answer p1 = poll_ok(f, EV1, 101, b.token);
+	assert_int_equal(tok_expiry_ms(p1.token), t1 + T_WINDOW_MS);
+	assert_int_not_equal(tok_expiry_ms(p1.token), tok_expiry_ms(p0.token));
+	/* the same position again (a rate refresh) is no new step */
+	f->now += 1000;
+	assert_int_equal(dp_queue_admit(f->eng, EV1, 2, NULL, f->now), 0);
+	assert_int_equal(tok_expiry_ms(poll_ok(f, EV1, 101, b.token).token), t1 + T_WINDOW_MS);
+	/* the first buyer's window ends: window over, join again */
+	f->now = t0 + T_WINDOW_MS - 1;
+	assert_int_equal(poll_ok(f, EV1, 100, a.token).state, DP_QS_ADMITTED);
+	uint8_t d;
+	assert_int_equal(hold_with(f, 100, p0.token, &d), DP_S_OK);
+	f->now = t0 + T_WINDOW_MS;
+	struct dp_queue_answer over;
+	assert_int_equal(dp_queue_poll(f->eng, EV1, 100, a.token, f->now, &over), DP_S_BAD_TOKEN);
+	assert_int_equal(over.detail, DP_D_TOKEN_EXPIRED);
+	assert_int_equal(hold_with(f, 100, p0.token, &d), DP_S_BAD_TOKEN);
+	assert_int_equal(d, DP_D_TOKEN_EXPIRED);
+	assert_int_equal(poll_ok(f, EV1, 101, b.token).state, DP_QS_ADMITTED); /* still in its window */
+	/* joining again gives a new place at the end */
+	struct dp_queue_answer again = join_ok(f, EV1, 100);
+	assert_int_equal(again.state, DP_QS_WAITING);
+	assert_int_equal(again.position, 2);
+}
+
+/* Admissions closer together than window / DP_ADMIT_STEPS_MAX share a step
+ * (the later time); further apart they do not. */
+static void test_window_steps_merge(void **state)
+{
+	struct fx *f = *state;
+	open_wr(f, DP_WR_ON, 0); /* 60 s window: steps begin >= 14 ms apart */
+	assert_int_equal(dp_queue_tick(f->eng, f->now), 0);
+	struct dp_queue_answer a = join_ok(f, EV1, 100), b = join_ok(f, EV1, 101), c = join_ok(f, EV1, 102);
+	const uint64_t t0 = f->now;
+	assert_int_equal(dp_queue_admit(f->eng, EV1, 1, NULL, t0), 0);
+	assert_int_equal(dp_queue_admit(f->eng, EV1, 2, NULL, t0 + 5), 0);
+	assert_int_equal(dp_queue_admit(f->eng, EV1, 3, NULL, t0 + T_WINDOW_MS / DP_ADMIT_STEPS_MAX), 0);
+	assert_int_equal(tok_expiry_ms(poll_ok(f, EV1, 100, a.token).token), t0 + 5 + T_WINDOW_MS);
+	assert_int_equal(tok_expiry_ms(poll_ok(f, EV1, 101, b.token).token), t0 + 5 + T_WINDOW_MS);
+	assert_int_equal(tok_expiry_ms(poll_ok(f, EV1, 102, c.token).token),
+			 t0 + T_WINDOW_MS / DP_ADMIT_STEPS_MAX + T_WINDOW_MS);
+}
+
+/* An admission older than the DP_ADMIT_STEPS_MAX steps remembered answers
+ * window over, even when its window (made longer by a reload) would not be. */
+static void test_window_older_than_ring(void **state)
+{
+	struct fx *f = *state;
+	open_wr(f, DP_WR_ON, 0);
+	assert_int_equal(dp_queue_tick(f->eng, f->now), 0);
+	enum { STEPS = DP_ADMIT_STEPS_MAX + 4 };
+	static struct dp_queue_answer t[STEPS + 1];
+	for (unsigned i = 0; i <= STEPS; i++)
+		t[i] = join_ok(f, EV1, 1000 + i);
+	const uint64_t t0 = f->now;
+	const uint64_t gap = T_WINDOW_MS / DP_ADMIT_STEPS_MAX + 1; /* no merging */
+	for (unsigned k = 1; k <= STEPS; k++) /* step k admits position k - 1 at t0 + k * gap */
+		assert_int_equal(dp_queue_admit(f->eng, EV1, k, NULL, t0 + k * gap), 0);
+	const uint32_t long_window = 10u * T_WINDOW_MS;
+	load_wr_window(f, EV1, DP_WR_ON, 0, long_window); /* a reload keeps the steps */
+	f->now = t0 + STEPS * gap;
+	/* positions 0..3: admitted before the oldest step remembered */
+	for (unsigned i = 0; i < 4; i++) {
+		struct dp_queue_answer p;
+		assert_int_equal(dp_queue_poll(f->eng, EV1, 1000 + i, t[i].token, f->now, &p), DP_S_BAD_TOKEN);
+		assert_int_equal(p.detail, DP_D_TOKEN_EXPIRED);
+	}
+	/* remembered: each its own step's time */
+	for (unsigned i = 5; i < STEPS; i += 1000) {
+		struct dp_queue_answer p = poll_ok(f, EV1, 1000 + i, t[i].token);
+		assert_int_equal(p.state, DP_QS_ADMITTED);
+		assert_int_equal(tok_expiry_ms(p.token), t0 + (i + 1) * gap + long_window);
+	}
+	assert_int_equal(poll_ok(f, EV1, 1000 + STEPS, t[STEPS].token).state, DP_QS_WAITING);
+}
+
+#ifndef WAITDP_NO_INTERPOSE
+static volatile int armed;
+static volatile unsigned long allocations;
+
+void *__libc_malloc(size_t size);
+void *__libc_calloc(size_t n, size_t size);
+void *__libc_realloc(void *p, size_t size);
+
+/* malloc, counted while armed (the worker-path test below). */
+void *malloc(size_t size)
+{
+	if (armed)
+		allocations++;
+	return __libc_malloc(size);
+}
+
+/* calloc, counted while armed. */
+void *calloc(size_t n, size_t size)
+{
+	if (armed)
+		allocations++;
+	return __libc_calloc(n, size);
+}
+
+/* realloc, counted while armed. */
+void *realloc(void *p, size_t size)
+{
+	if (armed)
+		allocations++;
+	return __libc_realloc(p, size);
+}
+#endif
+
+/* The worker calls of an admitted buyer: join, polls (admitted, waiting,
+ * window over), holds; returns how many answered as expected (of 4 * n). */
+static unsigned long worker_loop(struct fx *f, const struct dp_queue_answer *a, const struct dp_queue_answer *acc,
+				 unsigned n)
+{
+	unsigned long ok = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct dp_queue_answer p;
+		uint8_t d;
+		ok += dp_queue_poll(f->eng, EV1, 100, a[0].token, f->now, &p) == DP_S_OK && p.state == DP_QS_ADMITTED;
+		ok += dp_queue_poll(f->eng, EV1, 102, a[2].token, f->now, &p) == DP_S_OK && p.state == DP_QS_WAITING;
+		ok += dp_queue_poll(f->eng, EV1, 101, a[1].token, f->now + T_WINDOW_MS, &p) == DP_S_BAD_TOKEN;
+		ok += hold_with(f, 100, acc->token, &d) == DP_S_OK;
+	}
+	return ok;
+}
+
+/* Nothing on the worker path (poll with the admission-step lookup, hold
+ * check) allocates or makes a system call (a lock would need futex). */
+static void test_window_worker_path(void **state)
+{
+#ifdef WAITDP_NO_INTERPOSE
+	(void)state;
+	skip(); /* sanitized build: the sanitizer owns malloc and makes system calls */
+#else
+	struct fx *f = *state;
+	open_wr(f, DP_WR_ON, 0);
+	assert_int_equal(dp_queue_tick(f->eng, f->now), 0);
+	struct dp_queue_answer a[3];
+	for (unsigned i = 0; i < 3; i++)
+		a[i] = join_ok(f, EV1, 100 + i);
+	for (unsigned k = 1; k <= 2; k++)
+		assert_int_equal(dp_queue_admit(f->eng, EV1, k, NULL, f->now + k * 1000), 0);
+	f->now += 2000;
+	struct dp_queue_answer acc = poll_ok(f, EV1, 100, a[0].token);
+	enum { N = 2000 };
+	armed = 1; /* the interposer works: an allocation while armed is counted */
+	void *volatile probe = malloc(16);
+	armed = 0;
+	free(probe);
+	assert_int_equal(allocations, 1);
+	allocations = 0;
+	armed = 1;
+	unsigned long ok = worker_loop(f, a, &acc, N);
+	armed = 0;
+	assert_int_equal(allocations, 0);
+	assert_int_equal(ok, 4ul * N);
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT) != 0)
+			_exit(3);
+		ok = worker_loop(f, a, &acc, N);
+		if (write(fds[1], &ok, sizeof(ok)) != (ssize_t)sizeof(ok))
+			syscall(SYS_exit, 2);
+		syscall(SYS_exit, 0); /* exit_group is not allowed in strict mode */
+	}
+	close(fds[1]);
+	ok = 0;
+	ssize_t got = read(fds[0], &ok, sizeof(ok));
+	close(fds[0]);
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFSIGNALED(status))
+		fail_msg("child killed by signal %d: a system call on the worker path", WTERMSIG(status));
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(got, (ssize_t)sizeof(ok));
+	assert_int_equal(ok, 4ul * N);
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -541,6 +778,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rotation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reservation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_old_record, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_window_from_admission, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_window_steps_merge, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_window_older_than_ring, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_window_worker_path, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
