@@ -131,6 +131,8 @@ struct dp_event {
 	_Atomic uint64_t q_pre_limit; /* durable reservations: sequences issued only below */
 	_Atomic uint64_t q_reg_limit;
 	_Atomic uint64_t q_admitted;
+	_Atomic uint64_t q_unissued;  /* positions skipped at restarts (durable) */
+	uint64_t q_saved_pre, q_saved_reg, q_saved_ms; /* control path: counters last stored, when */
 	struct dp_queue_open *q_open; /* RCU-published once at opening; NULL before */
 	struct dp_admit_ring *q_steps; /* admission steps (control thread writes, workers read) */
 	uint32_t n_parts;

@@ -53,6 +53,12 @@ void dp_queue_record(const struct dp_event *ev, struct st_sale *out)
 	out->pre_reserve = atomic_load(&ev->q_pre_limit);
 	out->reg_reserve = atomic_load(&ev->q_reg_limit);
 	out->admitted = atomic_load(&ev->q_admitted);
+	/* The counters now: a lower bound of what has been issued at any later crash. */
+	const uint64_t pre = atomic_load(&ev->q_pre) & ~DP_QUEUE_CLOSED;
+	out->issued_known = 1;
+	out->pre_issued = pre > UINT32_MAX ? UINT32_MAX : (uint32_t)pre;
+	out->reg_issued = atomic_load(&ev->q_reg);
+	out->unissued = atomic_load(&ev->q_unissued);
 	const struct dp_queue_open *op = ev->q_open;
 	if (op) {
 		out->wr_opened = 1;
@@ -89,7 +95,17 @@ int dp_queue_apply(struct dp_event *ev, const struct st_sale *sale, int recover)
 	atomic_store(&ev->q_reg_limit, sale->reg_reserve);
 	if (!recover)
 		return 0;
-	/* Counters resume from the reservations: a gap, never a reuse. */
+	/* Counters resume from the reservations: a gap, never a reuse. The
+	 * gap above the counters last stored was never issued: counted in
+	 * unissued (stored by the next record, recomputed the same until then). */
+	uint64_t skipped = 0;
+	if (sale->issued_known) {
+		if (sale->reg_reserve > sale->reg_issued)
+			skipped += sale->reg_reserve - sale->reg_issued;
+		if (!sale->wr_opened && sale->pre_reserve > sale->pre_issued)
+			skipped += sale->pre_reserve - sale->pre_issued;
+	}
+	atomic_store(&ev->q_unissued, sale->unissued + skipped);
 	atomic_store(&ev->q_reg, sale->reg_reserve);
 	if (sale->wr_opened) {
 		struct dp_queue_open *op = open_build(sale->prequeue_n, sale->secret);
@@ -402,9 +418,28 @@ int dp_queue_hold_check(struct dp_engine *eng, const struct dp_request *rq, cons
 /* ---- control path ---- */
 
 /* Store rec as ev's sale record (control path); 0 or a storage error. */
-static int store(struct dp_engine *eng, const struct dp_event *ev, const struct st_sale *rec)
+static int store(struct dp_engine *eng, struct dp_event *ev, const struct st_sale *rec)
 {
-	return st_env_put_sale(eng->env, ev->id, rec);
+	int rc = st_env_put_sale(eng->env, ev->id, rec);
+	if (rc == 0) {
+		ev->q_saved_pre = rec->pre_issued;
+		ev->q_saved_reg = rec->reg_issued;
+	}
+	return rc;
+}
+
+/* Store ev's counters when they changed and DP_QUEUE_SAVE_MS has passed
+ * since the last time (control path); 0 or a storage error. */
+static int save_counters(struct dp_engine *eng, struct dp_event *ev, uint64_t now_ms)
+{
+	if (now_ms < ev->q_saved_ms + DP_QUEUE_SAVE_MS && ev->q_saved_ms != 0)
+		return 0;
+	struct st_sale rec;
+	dp_sale_record(ev, (int)atomic_load(&ev->sale_state), &rec);
+	if (rec.pre_issued == ev->q_saved_pre && rec.reg_issued == ev->q_saved_reg)
+		return 0;
+	ev->q_saved_ms = now_ms;
+	return store(eng, ev, &rec);
 }
 
 /* Freeze ev's pre-queue and publish its opening, stored first. */
@@ -478,6 +513,8 @@ int dp_queue_tick(struct dp_engine *eng, uint64_t now_ms)
 			rc = topup(eng, ev, 1);
 		if (rc == 0)
 			rc = topup(eng, ev, 0);
+		if (rc == 0)
+			rc = save_counters(eng, ev, now_ms);
 		if (rc && !first)
 			first = rc;
 	}
@@ -548,6 +585,7 @@ int dp_queue_get(struct dp_engine *eng, uint32_t event_id, struct dp_queue_view 
 	out->rate_per_s = atomic_load(&ev->rate_per_s);
 	out->purchase_window_ms = window_of(ev);
 	out->threshold_rps = atomic_load(&ev->threshold_rps);
+	out->unissued = atomic_load(&ev->q_unissued);
 	return 0;
 }
 

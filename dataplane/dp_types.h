@@ -162,6 +162,7 @@ struct dp_sale_settings {
 #define DP_QUEUE_SEQ_MAX (UINT64_C(1) << 32) /* sequences of one counter (pre-queue permutation domain) */
 #define DP_PURCHASE_WINDOW_MS_DEFAULT (10u * 60u * 1000u)
 #define DP_WAIT_MS_MAX UINT32_MAX
+#define DP_QUEUE_SAVE_MS 1000u    /* the tick stores changed counters at most this often */
 #define DP_ADMIT_STEPS_MAX 4096u  /* admission steps remembered per event (access-token windows) */
 #define DP_ADMIT_READ_TRIES 4u    /* lookups retried when the ring is overwritten under a reader */
 
@@ -195,6 +196,7 @@ struct dp_queue_view {
 	uint32_t rate_per_s;
 	uint32_t purchase_window_ms;
 	uint32_t threshold_rps;
+	uint64_t unissued; /* positions below the counters skipped at restarts, never issued */
 };
 
 /* An event's sale settings as read back (dp_event_sale_get). */

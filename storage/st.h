@@ -89,7 +89,7 @@ struct st_sale {
 	uint8_t wr_mode;              /* enum dp_wr_mode: 0 off, 1 on, 2 auto */
 	uint8_t wr_active;            /* 1: holds need an access token */
 	uint8_t wr_opened;            /* 1: the pre-queue is frozen (prequeue_n, secret valid) */
-	uint8_t _pad2;
+	uint8_t issued_known;         /* 1: pre_issued, reg_issued are valid (0 in older records) */
 	uint32_t rate_per_s;          /* admissions/s last reported by the control process (wait estimates) */
 	uint64_t pre_reserve;         /* pre-queue sequences below this may have been issued */
 	uint64_t reg_reserve;         /* regular sequences below this may have been issued */
@@ -99,7 +99,9 @@ struct st_sale {
 	uint32_t _pad3;
 	uint8_t secret[ST_SALE_SECRET_SIZE]; /* wr_opened: the per-opening pre-queue secret */
 	uint32_t threshold_rps;       /* auto rooms: requests/s that switch them on (stampede-control) */
-	uint8_t reserved[20];         /* zero */
+	uint32_t pre_issued;          /* issued_known: pre-queue sequences really issued (a lower bound) */
+	uint64_t reg_issued;          /* issued_known: regular sequences really issued (a lower bound) */
+	uint64_t unissued;            /* positions skipped at restarts, never issued (sum since created) */
 };
 _Static_assert(sizeof(struct st_sale) == 128, "st_sale is a stored format");
 

@@ -218,13 +218,13 @@ static json_t *queue_json(struct dpa_app *app, uint32_t id)
 	struct dp_sale_view sv;
 	if (dp_queue_get(app->eng, id, &q) != 0 || dp_event_sale_get(app->eng, id, app_now_ms(app), &sv) != 0)
 		return NULL;
-	return json_pack("{s:I, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "id", (json_int_t)id, "mode",
+	return json_pack("{s:I, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "id", (json_int_t)id, "mode",
 			 dp_wr_mode_name(q.mode), "active", q.active, "opened", q.opened, "prequeue",
 			 (json_int_t)q.prequeue, "joined", (json_int_t)q.joined, "admitted", (json_int_t)q.admitted,
 			 "rate_per_s", (json_int_t)q.rate_per_s, "max_active_shoppers",
 			 (json_int_t)sv.max_active_shoppers, "admission_per_s", (json_int_t)sv.admission_per_s,
 			 "purchase_window_ms", (json_int_t)q.purchase_window_ms, "threshold_rps",
-			 (json_int_t)q.threshold_rps);
+			 (json_int_t)q.threshold_rps, "unissued", (json_int_t)q.unissued);
 }
 
 /* {"cmd":"queue"[, "event": id]}: the waiting room of one or every event. */
