@@ -40,6 +40,7 @@
 #define CTL_ERR_BYTES 512
 /* Waiting-room pacing (ctl_pacing.c, docs/waiting-room.md "Pacing"). */
 #define CTL_PACE_BATCHES_MAX 4096u        /* admission batches kept per event (ring) */
+#define CTL_PACE_SKIPS_MAX 16u            /* ranges of unissued positions kept per event */
 #define CTL_PACE_BATCH_GAP_MIN_MS 100u    /* admissions closer than max(this, window / batches) share a batch */
 #define CTL_PACE_RATE_WINDOW_MS 10000u    /* rate_per_s is measured over this */
 #define CTL_PACE_RATE_MIN_SPAN_MS 1000u   /* until this much is measured, rate_per_s = admission_per_s */
@@ -81,6 +82,11 @@ struct ctl_pace_batch {
 	uint64_t n;
 };
 
+/* Positions [from, to) the dataplane skipped at a restart (never issued). */
+struct ctl_pace_skip {
+	uint64_t from, to;
+};
+
 /* One admitted-position sample (monotonic clock) for rate_per_s. */
 struct ctl_pace_sample {
 	uint64_t t_ms;
@@ -99,6 +105,10 @@ struct ctl_room {
 	bool active, opened;
 	uint64_t prequeue, joined, admitted;
 	uint64_t max_active_shoppers, admission_per_s, purchase_window_ms, threshold_rps;
+	uint64_t unissued;          /* `unissued` of the row (0 from a dataplane without it) */
+	bool unissued_known;        /* a row has been seen: later growth is a new skip */
+	struct ctl_pace_skip skips[CTL_PACE_SKIPS_MAX]; /* not yet admitted past, in position order */
+	unsigned n_skips;
 	/* pacing */
 	bool pacing;                /* active and open at the last sweep */
 	double tokens;              /* token bucket, at most admission_per_s */
@@ -195,7 +205,8 @@ void ctl_pace_sweep(struct ctl_app *app);
 /* The room of event_id seen in the latest `queue` answer, or NULL (unknown
  * event, older dataplane, or the dataplane is down). */
 const struct ctl_room *ctl_pace_room(const struct ctl_app *app, uint32_t event_id);
-/* Positions issued minus admitted, never negative. */
+/* Positions issued minus admitted minus the known unissued positions in
+ * between (skipped at dataplane restarts), never negative. */
 uint64_t ctl_room_queue_length(const struct ctl_room *r);
 /* "off", "on", "auto:active" or "auto:idle"; r may be NULL ("off"). */
 const char *ctl_room_state(const struct ctl_room *r);

@@ -12,7 +12,9 @@
  *               at most one second's worth saved), never more than
  *               max_active_shoppers - active shoppers, never past the last
  *               position issued, never backwards: `admit {event, admitted,
- *               rate_per_s}`; with nobody to admit, the same position with a
+ *               rate_per_s}`; positions the dataplane reports unissued
+ *               (skipped at its restarts) are admitted on the way without
+ *               counting as buyers, queued or tokens; with nobody to admit, the same position with a
  *               new rate when the measured rate has moved (so wait estimates
  *               follow a stall).
  *
@@ -40,11 +42,85 @@ const struct ctl_room *ctl_pace_room(const struct ctl_app *app, uint32_t event_i
 	return NULL;
 }
 
-/* prequeue + joined - admitted, saturating, never negative. */
+/* Unissued positions of r's known skips in [from, to) (from <= to). */
+static uint64_t ctl_room_skipped_in(const struct ctl_room *r, uint64_t from, uint64_t to)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < r->n_skips; i++) {
+		const uint64_t a = r->skips[i].from > from ? r->skips[i].from : from;
+		const uint64_t b = r->skips[i].to < to ? r->skips[i].to : to;
+		n += b > a ? b - a : 0;
+	}
+	return n;
+}
+
+/* prequeue + joined - admitted - the known unissued positions in between,
+ * saturating, never negative. */
 uint64_t ctl_room_queue_length(const struct ctl_room *r)
 {
 	uint64_t issued = r->prequeue + r->joined < r->prequeue ? UINT64_MAX : r->prequeue + r->joined;
-	return issued > r->admitted ? issued - r->admitted : 0;
+	if (issued <= r->admitted)
+		return 0;
+	const uint64_t skipped = ctl_room_skipped_in(r, r->admitted, issued);
+	return issued - r->admitted > skipped ? issued - r->admitted - skipped : 0;
+}
+
+/* Learn where the dataplane's `unissued` grew (row values unissued, issued =
+ * prequeue + joined, admitted): the new skip is the last positions issued
+ * (a restart skips the top of the reservation). The first row is a baseline:
+ * skips from before this process are not located and count as queued. A
+ * lower value (another data directory) forgets the skips. The ring full, the
+ * oldest skip is dropped (its positions count as buyers: admits fewer). */
+static void ctl_room_learn_skips(struct ctl_room *r, uint64_t unissued, uint64_t issued, uint64_t admitted)
+{
+	if (r->unissued_known && unissued > r->unissued) {
+		const uint64_t d = unissued - r->unissued;
+		uint64_t from = issued > d ? issued - d : 0;
+		if (from < admitted)
+			from = admitted;
+		if (from < issued) {
+			if (r->n_skips == CTL_PACE_SKIPS_MAX) {
+				memmove(&r->skips[0], &r->skips[1], (CTL_PACE_SKIPS_MAX - 1) * sizeof(r->skips[0]));
+				r->n_skips--;
+			}
+			r->skips[r->n_skips++] = (struct ctl_pace_skip){.from = from, .to = issued};
+		}
+	} else if (unissued < r->unissued) {
+		r->n_skips = 0;
+	}
+	r->unissued = unissued;
+	r->unissued_known = true;
+}
+
+/* The position after admitting n_real more real (issued) positions from r's
+ * admitted position, skipping over known unissued ones on the way. */
+static uint64_t ctl_room_admit_to(const struct ctl_room *r, uint64_t n_real)
+{
+	uint64_t pos = r->admitted, need = n_real;
+	for (unsigned i = 0; i < r->n_skips && need > 0; i++) {
+		const struct ctl_pace_skip *s = &r->skips[i];
+		if (s->to <= pos)
+			continue;
+		if (s->from > pos) {
+			const uint64_t take = s->from - pos < need ? s->from - pos : need;
+			pos += take;
+			need -= take;
+			if (need == 0)
+				break;
+		}
+		pos = s->to;
+	}
+	return pos + need;
+}
+
+/* Forget skips wholly below r's admitted position. */
+static void ctl_room_prune_skips(struct ctl_room *r)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < r->n_skips; i++)
+		if (r->skips[i].to > r->admitted)
+			r->skips[k++] = r->skips[i];
+	r->n_skips = k;
 }
 
 /* The status word of a room (NULL: "off"). */
@@ -133,6 +209,9 @@ static bool ctl_pace_row(struct ctl_pace *p, const json_t *row, struct ctl_room 
 	    !ctl_pace_u64(row, "purchase_window_ms", CTL_PACE_WINDOW_MS_MAX, &win) ||
 	    !ctl_pace_u64(row, "threshold_rps", CTL_PACE_VALUE_MAX, &thr))
 		return false;
+	uint64_t unissued = 0; /* optional: a dataplane before it has none */
+	if (json_object_get(row, "unissued") && !ctl_pace_u64(row, "unissued", CTL_PACE_VALUE_MAX, &unissued))
+		return false;
 	enum ctl_room_mode m;
 	if (strcmp(mode, "off") == 0)
 		m = CTL_ROOM_OFF;
@@ -156,6 +235,8 @@ static bool ctl_pace_row(struct ctl_pace *p, const json_t *row, struct ctl_room 
 	r->admission_per_s = per_s;
 	r->purchase_window_ms = win;
 	r->threshold_rps = thr;
+	ctl_room_learn_skips(r, unissued, pre + joined, adm);
+	ctl_room_prune_skips(r);
 	*out = r;
 	return true;
 }
@@ -346,7 +427,8 @@ static void ctl_pace_admit(struct ctl_app *app, struct ctl_room *r)
 	bool refresh = n == 0 && r->rate_sent_ms != 0 && mono - r->rate_sent_ms >= CTL_PACE_RATE_REFRESH_MS &&
 		       fabs(rate - r->rate_per_s) > CTL_PACE_RATE_REFRESH_CHANGE * fmax(r->rate_per_s, 1.0);
 	if (n > 0 || refresh) {
-		uint64_t to = r->admitted + n;
+		/* n real buyers; unissued positions on the way are admitted too, free */
+		uint64_t to = n > 0 ? ctl_room_admit_to(r, n) : r->admitted;
 		json_t *req = json_pack("{s:s,s:I,s:I,s:f}", "cmd", "admit", "event", (json_int_t)r->event_id,
 					"admitted", (json_int_t)to, "rate_per_s", rate);
 		json_t *reply = NULL;
@@ -355,6 +437,7 @@ static void ctl_pace_admit(struct ctl_app *app, struct ctl_room *r)
 		if (rc == 0 && json_is_true(json_object_get(reply, "ok"))) {
 			r->tokens -= (double)n;
 			r->admitted = to;
+			ctl_room_prune_skips(r);
 			r->admissions_total += n;
 			r->rate_per_s = rate;
 			r->rate_sent_ms = mono;

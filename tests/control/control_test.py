@@ -620,6 +620,27 @@ def sc_room_status():
     check(ev_status()["queue_length"] == 0, "queue_length with admitted past issued: %s" % ev_status())
 
 
+def sc_pace_unissued():
+    """A dataplane restart skips 1000 positions (unissued): pacing admits them
+    for free, never counts them as active shoppers or as queued, and the 10 real
+    buyers after them still get in under a cap of 20."""
+    start_fake()
+    start_ctl()
+    tq(mode="on", joined=10, admission_per_s=100, max_active_shoppers=20, purchase_window_ms=60000)
+    wait_for(lambda: qrow()["admitted"] == 10, 3, "10 admitted")
+    tq(joined=1010, unissued=1000)  # the restart: positions 10..1009 never issued
+    time.sleep(0.4)
+    e = ev_status()
+    check((e["queue_length"], e["active_shoppers"]) == (0, 10), "after the skip: %s" % e)
+    tq(joined=1020)  # 10 real buyers after the gap
+    wait_for(lambda: qrow()["admitted"] == 1020, 3, "the 10 after the gap admitted")
+    time.sleep(0.5)
+    e = ev_status()
+    got = (e["queue_length"], e["admitted"], e["active_shoppers"])
+    check(got == (0, 1020, 20), "status %s, want (0, 1020, 20): unissued counted as shoppers?" % (got,))
+    check(qrow()["admitted"] == 1020, "admitted past the positions issued: %s" % qrow())
+
+
 def sc_room_old():
     """An older dataplane without `queue`: zeros, "off", one log line."""
     port = free_port()
@@ -640,6 +661,7 @@ def sc_room_old():
 
 
 SCENARIOS = {"pace_rate": sc_pace_rate, "pace_cap": sc_pace_cap, "auto": sc_auto, "room_status": sc_room_status,
+             "pace_unissued": sc_pace_unissued,
              "room_old": sc_room_old,
              "nodata": sc_nodata, "expiry": sc_expiry, "release": sc_release, "restart": sc_restart, "unreachable": sc_unreachable,
              "metrics": sc_metrics, "garbage": sc_garbage}

@@ -19,7 +19,7 @@
  *   set               also changes max_active_shoppers / admission_per_s
  *   test_queue {event, mode?, active?, opened?, prequeue?, joined?, admitted?,
  *               max_active_shoppers?, admission_per_s?, purchase_window_ms?,
- *               threshold_rps?, requests_per_s?}
+ *               threshold_rps?, requests_per_s?, unissued?}
  *                     script the queue (mode "sideways" makes a malformed
  *                     row; mode sets active: on and sideways true, else
  *                     false, unless active is given) and the event's request
@@ -85,11 +85,12 @@ struct fake_queue {
 	json_int_t max_active_shoppers, admission_per_s, purchase_window_ms, threshold_rps;
 	double req_base, req_per_s; /* status requests = req_base + req_per_s * (now - req_t0) */
 	uint64_t req_t0;
+	json_int_t unissued; /* positions skipped at restarts (test_queue sets it) */
 };
 
 static struct fake_queue queues[2] = {
-	{T_EV_ARENA, "off", 0, 1, 0, 0, 0, 0.0, 600, 100, 600000, 1000, 0.0, 10.0, 0},
-	{T_EV_THEATRE, "off", 0, 1, 0, 0, 0, 0.0, 600, 100, 600000, 1000, 0.0, 10.0, 0},
+	{T_EV_ARENA, "off", 0, 1, 0, 0, 0, 0.0, 600, 100, 600000, 1000, 0.0, 10.0, 0, 0},
+	{T_EV_THEATRE, "off", 0, 1, 0, 0, 0, 0.0, 600, 100, 600000, 1000, 0.0, 10.0, 0, 0},
 };
 
 /* SIGINT/SIGTERM: stop the loop. */
@@ -295,13 +296,13 @@ static json_t *queue_reply(const json_t *req)
 		const struct fake_queue *q = &queues[i];
 		if (only != 0 && q->id != only)
 			continue;
-		json_array_append_new(arr, json_pack("{s:I,s:s,s:b,s:b,s:I,s:I,s:I,s:f,s:I,s:I,s:I,s:I}", "id",
+		json_array_append_new(arr, json_pack("{s:I,s:s,s:b,s:b,s:I,s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:I}", "id",
 						     (json_int_t)q->id, "mode", q->mode, "active", q->active, "opened",
 						     q->opened, "prequeue", q->prequeue, "joined", q->joined, "admitted",
 						     q->admitted, "rate_per_s", q->rate_per_s, "max_active_shoppers",
 						     q->max_active_shoppers, "admission_per_s", q->admission_per_s,
 						     "purchase_window_ms", q->purchase_window_ms, "threshold_rps",
-						     q->threshold_rps));
+						     q->threshold_rps, "unissued", q->unissued));
 	}
 	return json_pack("{s:b,s:o}", "ok", 1, "events", arr);
 }
@@ -365,7 +366,8 @@ static json_t *test_queue(const json_t *req)
 		 {"max_active_shoppers", &q->max_active_shoppers},
 		 {"admission_per_s", &q->admission_per_s},
 		 {"purchase_window_ms", &q->purchase_window_ms},
-		 {"threshold_rps", &q->threshold_rps}};
+		 {"threshold_rps", &q->threshold_rps},
+		 {"unissued", &q->unissued}};
 	for (unsigned i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		if (json_is_integer(json_object_get(req, f[i].key)))
 			*f[i].v = json_integer_value(json_object_get(req, f[i].key));
