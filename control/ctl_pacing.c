@@ -429,8 +429,10 @@ static void ctl_pace_admit(struct ctl_app *app, struct ctl_room *r)
 	if (n > 0 || refresh) {
 		/* n real buyers; unissued positions on the way are admitted too, free */
 		uint64_t to = n > 0 ? ctl_room_admit_to(r, n) : r->admitted;
-		json_t *req = json_pack("{s:s,s:I,s:I,s:f}", "cmd", "admit", "event", (json_int_t)r->event_id,
-					"admitted", (json_int_t)to, "rate_per_s", rate);
+		/* The dataplane keeps whole admissions per second (docs/control.md). */
+		json_int_t rate_whole = rate > 0.0 ? (json_int_t)llround(fmax(rate, 1.0)) : 0;
+		json_t *req = json_pack("{s:s,s:I,s:I,s:I}", "cmd", "admit", "event", (json_int_t)r->event_id,
+					"admitted", (json_int_t)to, "rate_per_s", rate_whole);
 		json_t *reply = NULL;
 		int rc = req ? ctl_dp_call(&app->dp, req, CTL_DP_TIMEOUT_MS, &reply) : -ENOMEM;
 		json_decref(req);

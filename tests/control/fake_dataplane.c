@@ -314,8 +314,10 @@ static json_t *admit(const json_t *req)
 	const json_t *adm = json_object_get(req, "admitted"), *rate = json_object_get(req, "rate_per_s");
 	if (q == NULL)
 		return ctl_wire_error("not_found", "event");
-	if (!json_is_integer(adm) || json_integer_value(adm) < q->admitted || !json_is_number(rate))
-		return ctl_wire_error("bad_request", "admitted: below the current %lld, or rate_per_s missing",
+	/* As strict as the real dataplane (dpa_control.c): whole admissions per second. */
+	if (!json_is_integer(adm) || json_integer_value(adm) < q->admitted || !json_is_integer(rate) ||
+	    json_integer_value(rate) < 0)
+		return ctl_wire_error("bad_request", "admitted: below the current %lld, or rate_per_s not a whole number",
 				      (long long)q->admitted);
 	q->admitted = json_integer_value(adm);
 	q->rate_per_s = json_number_value(rate);
