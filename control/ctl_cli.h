@@ -33,6 +33,8 @@ enum {
 #define CTL_CLI_COUNT_MAX 1000000000u      /* watch --count, at most */
 #define CTL_CLI_ID_MAX UINT32_MAX          /* event and section ids are 32-bit */
 #define CTL_CLI_ERR_MAX 4096               /* one error line, bytes with the NUL */
+#define CTL_CLI_KEY_ID_MAX 255             /* keys generate --id, at most (key ids are one byte) */
+#define CTL_CLI_KEY_ID_DEFAULT 1           /* keys generate without --id */
 
 enum ctl_cli_format { CTL_FORMAT_TABLE = 0, CTL_FORMAT_CSV, CTL_FORMAT_JSON };
 
@@ -47,11 +49,12 @@ struct ctl_cli {
 	uint32_t event; /* arg[0] of a command taking EVENT */
 	/* command options; has_* says whether one was given */
 	bool all;
-	bool has_section, has_older_than, has_limit, has_max_active, has_admission;
+	bool has_section, has_older_than, has_limit, has_max_active, has_admission, has_key_id;
 	uint32_t section;
 	uint64_t older_than_ms;
 	uint32_t limit;
 	uint32_t max_active, admission_per_s;
+	uint8_t key_id;        /* keys generate --id */
 	int format;            /* enum ctl_cli_format for export: CSV unless --format json or --json */
 	const char *output;    /* export -o FILE, NULL: standard output */
 	uint64_t interval_ms;  /* watch */
@@ -141,6 +144,7 @@ int ctl_cli_set(const struct ctl_cli *cli);           /* ctl_cli_ops.c */
 int ctl_cli_release_holds(const struct ctl_cli *cli); /* ctl_cli_ops.c */
 int ctl_cli_holds(const struct ctl_cli *cli);         /* ctl_cli_holds.c */
 int ctl_cli_export(const struct ctl_cli *cli);        /* ctl_cli_export.c */
+int ctl_cli_keys(const struct ctl_cli *cli);          /* ctl_cli_keys.c */
 
 /* ---- ctl_cli_status.c, for tests of the arithmetic through the status output ---- */
 /*

@@ -172,6 +172,13 @@ static json_t *ctl_cmd_set(struct ctl_app *app, const json_t *req)
 	return ctl_forward(app, fwd, CTL_DP_TIMEOUT_MS);
 }
 
+/* keys-reload {}: the dataplane reads its keys-file again; its reply as it
+ * comes (keys, current; `invalid` with the loader's line; `unreachable`). */
+static json_t *ctl_cmd_keys_reload(struct ctl_app *app)
+{
+	return ctl_forward(app, json_pack("{s:s,s:s}", "cmd", "keys", "action", "reload"), CTL_DP_TIMEOUT_MS);
+}
+
 /* ---- holds and release-holds --------------------------------------------------------- */
 
 /* The filter of holds/release-holds: event, section, older_than_ms. */
@@ -421,6 +428,8 @@ json_t *ctl_handle(struct ctl_app *app, const json_t *req)
 		return ctl_cmd_sale(app, req, c);
 	if (strcmp(c, "set") == 0)
 		return ctl_cmd_set(app, req);
+	if (strcmp(c, "keys-reload") == 0)
+		return ctl_cmd_keys_reload(app);
 	if (strcmp(c, "release-holds") == 0)
 		return ctl_cmd_release_holds(app, req);
 	if (strcmp(c, "holds") == 0)

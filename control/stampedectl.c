@@ -9,6 +9,8 @@
  * socket"; ctl_cli_call.c): status and watch (ctl_cli_status.c), events
  * (ctl_cli_events.c), load, open, pause, close, set and release-holds
  * (ctl_cli_ops.c), holds (ctl_cli_holds.c) and export (ctl_cli_export.c).
+ * `keys` (ctl_cli_keys.c) generates and rotates a key file offline and
+ * reloads the dataplane's keys through stampede-control.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -40,6 +42,7 @@ enum {
 	OPT_COUNT = 1u << 7,
 	OPT_MAX_ACTIVE = 1u << 8,
 	OPT_ADMISSION = 1u << 9,
+	OPT_KEY_ID = 1u << 10,
 };
 
 struct option_def {
@@ -61,6 +64,7 @@ static const struct option_def options[] = {
 	{OPT_COUNT, "--count", NULL, "N", "stop after N frames (default: until Ctrl-C)"},
 	{OPT_MAX_ACTIVE, "--max-active", NULL, "N", "admitted buyers shopping at once (1..1000000)"},
 	{OPT_ADMISSION, "--admission-rate", NULL, "N", "buyers admitted per second (1..1000000)"},
+	{OPT_KEY_ID, "--id", NULL, "N", "generate: the new key's id (0..255, default 1)"},
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -162,6 +166,22 @@ static const struct command commands[] = {
 	 "a terminal the screen is cleared between frames; otherwise frames are separated by a\n"
 	 "blank line (with --json: one JSON object per line and frame). Ctrl-C exits 0.",
 	 ctl_cli_watch},
+	{"keys", "ACTION [FILE]", 1, 2, ARG_NONE, OPT_KEY_ID, true,
+	 "waiting-room keys: generate FILE, rotate FILE, reload",
+	 "Manage the waiting-room key file (docs/waiting-room.md, \"Key file\"):\n"
+	 "\n"
+	 "  keys generate FILE [--id N]  create FILE (it must not exist) with one random key, id N,\n"
+	 "                               mode 0600; works offline\n"
+	 "  keys rotate FILE             make a new random key current, keep the old current as\n"
+	 "                               previous, drop the older one; the file is replaced\n"
+	 "                               atomically. Prints the new current id. Works offline\n"
+	 "  keys reload                  have the dataplane read its keys-file again (through\n"
+	 "                               stampede-control); prints the key count and current id\n"
+	 "\n"
+	 "Rotate, then reload. A refused file (exists, bad mode or owner, bad content) gives the\n"
+	 "loader's message (FILE:LINE: ...) on standard error and exit status 1; the file is left\n"
+	 "as it was, and a refused reload keeps the dataplane's old keys.",
+	 ctl_cli_keys},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -209,8 +229,9 @@ static void full_help(void)
 	printf("%s - operator's command line for Stampede\n\n", ctl_cli_prog);
 	usage(stdout);
 	printf("\n"
-	       "validate works offline. status, events, load, open, pause, close, release-holds, set,\n"
-	       "export, holds and watch talk to the control process (stampede-control).\n"
+	       "validate, keys generate and keys rotate work offline. status, events, load, open, pause,\n"
+	       "close, release-holds, set, export, holds, watch and keys reload talk to the control\n"
+	       "process (stampede-control).\n"
 	       "\n"
 	       "Options (before or after the command):\n"
 	       "%s"
@@ -341,6 +362,10 @@ static void set_option(struct ctl_cli *cli, const struct option_def *o, const ch
 		cli->admission_per_s = (uint32_t)parse_uint(o->name, v, 1, CTL_WR_ADMISSION_MAX);
 		cli->has_admission = true;
 		break;
+	case OPT_KEY_ID:
+		cli->key_id = (uint8_t)parse_uint(o->name, v, 0, CTL_CLI_KEY_ID_MAX);
+		cli->has_key_id = true;
+		break;
 	default:
 		ctl_cli_internal_error("unknown option id");
 	}
@@ -390,6 +415,21 @@ static const char *option_value(int argc, char **argv, int *i, const char *name,
 	return argv[++*i];
 }
 
+/* keys: a known action, FILE for generate and rotate only, --id for generate only. */
+static void check_keys(const struct ctl_cli *cli)
+{
+	const char *a = cli->arg[0];
+	bool file = !strcmp(a, "generate") || !strcmp(a, "rotate");
+	if (!file && strcmp(a, "reload") != 0)
+		ctl_cli_usage_error("keys: unknown action '%s' (generate, rotate or reload)", a);
+	if (file && cli->nargs != 2)
+		ctl_cli_usage_error("keys %s needs FILE (usage: %s keys %s FILE)", a, ctl_cli_prog, a);
+	if (!file && cli->nargs != 1)
+		ctl_cli_usage_error("keys reload takes no FILE (it reloads the dataplane's keys-file)");
+	if (cli->has_key_id && strcmp(a, "generate") != 0)
+		ctl_cli_usage_error("--id is for keys generate only");
+}
+
 /* Checks of a command line that the table cannot express. */
 static void check_command(const struct command *cmd, struct ctl_cli *cli)
 {
@@ -406,6 +446,8 @@ static void check_command(const struct command *cmd, struct ctl_cli *cli)
 		ctl_cli_usage_error("--section needs EVENT (section ids belong to an event)");
 	if (cmd->run == ctl_cli_set && !cli->has_max_active && !cli->has_admission)
 		ctl_cli_usage_error("set needs --max-active N or --admission-rate N (or both)");
+	if (cmd->run == ctl_cli_keys)
+		check_keys(cli);
 	if (cmd->run == ctl_cli_export && cli->json)
 		cli->format = CTL_FORMAT_JSON;
 	if (cmd->run == ctl_cli_export && cli->format == CTL_FORMAT_TABLE)

@@ -660,7 +660,25 @@ def sc_room_old():
     check(log.count("queue") == 1, "logged the missing queue %d times:\n%s" % (log.count("queue"), log))
 
 
-SCENARIOS = {"pace_rate": sc_pace_rate, "pace_cap": sc_pace_cap, "auto": sc_auto, "room_status": sc_room_status,
+def sc_keys():
+    """keys-reload: forwarded as the dataplane's keys reload; its reply and errors as they come."""
+    fake = start_fake()
+    start_ctl()
+    wait_for(lambda: call(CTL_SOCK, {"cmd": "status"})["ok"], 5, "status ok")
+    r = call(CTL_SOCK, {"cmd": "keys-reload"})
+    check(r == {"ok": True, "keys": 2, "current": 9}, "keys-reload: %s" % r)
+    check([x[0] for x in records()] == ["keys"], "the dataplane got %s" % records())
+    bad = {"ok": False, "error": "invalid", "message": "/etc/stampede/wr.keys:3: duplicate key id 1"}
+    check(call(DP_SOCK, {"cmd": "test_keys", "reply": bad})["ok"], "test_keys")
+    r = call(CTL_SOCK, {"cmd": "keys-reload"})
+    check(r == bad, "keys-reload of a bad file: %s" % r)
+    stop(fake)
+    r = wait_for(lambda: (lambda x: x if not x["ok"] else None)(call(CTL_SOCK, {"cmd": "keys-reload"})), 5,
+                 "keys-reload unreachable")
+    check(r is not None and r["error"] == "unreachable", "keys-reload while down: %s" % r)
+
+
+SCENARIOS = {"keys": sc_keys, "pace_rate": sc_pace_rate, "pace_cap": sc_pace_cap, "auto": sc_auto, "room_status": sc_room_status,
              "pace_unissued": sc_pace_unissued,
              "room_old": sc_room_old,
              "nodata": sc_nodata, "expiry": sc_expiry, "release": sc_release, "restart": sc_restart, "unreachable": sc_unreachable,

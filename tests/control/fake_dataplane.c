@@ -25,11 +25,14 @@
  *                     false, unless active is given) and the event's request
  *                     rate in `status` (requests grow at requests_per_s,
  *                     default 10)
+ *   keys {action: reload}   the scripted reply (default keys 2, current 9)
+ *   test_keys {reply}  script the next keys reloads' reply (an error too)
  *
  * Replies to mutations leave only once their records are durable. Every
  * expire/release it receives is appended to --record FILE as
  * "CMD HOLD_ID NOW_MS RESULT", every admit as "admit ADMITTED NOW_MS RATE",
- * every waiting-room as "waiting-room EVENT NOW_MS on|off". At start it
+ * every waiting-room as "waiting-room EVENT NOW_MS on|off", every keys reload
+ * as "keys 0 NOW_MS ok|ERROR". At start it
  * replays the log, so a restarted fake knows its holds. With --no-queue it
  * is an older dataplane: queue, admit and waiting-room are unknown_command.
  * SIGINT/SIGTERM: exit 0.
@@ -382,6 +385,33 @@ static json_t *test_queue(const json_t *req)
 	return ctl_wire_ok();
 }
 
+static json_t *keys_script; /* test_keys: the reply to keys reload, NULL: the default */
+
+/* keys {action}: reload answers the scripted reply; any other action is bad_request. */
+static json_t *keys_reload(const json_t *req)
+{
+	const char *action = json_string_value(json_object_get(req, "action"));
+	if (action == NULL || strcmp(action, "reload") != 0)
+		return ctl_wire_error("bad_request", "action: expected reload");
+	json_t *r = keys_script ? json_deep_copy(keys_script)
+				: json_pack("{s:b,s:i,s:i}", "ok", 1, "keys", 2, "current", 9);
+	const char *error = json_string_value(json_object_get(r, "error"));
+	fprintf(record, "keys 0 %llu %s\n", (unsigned long long)wall_ms(), error ? error : "ok");
+	fflush(record);
+	return r;
+}
+
+/* test_keys {reply}: keep reply (an object) for the next keys reloads. */
+static json_t *test_keys(const json_t *req)
+{
+	json_t *reply = json_object_get(req, "reply");
+	if (!json_is_object(reply))
+		return ctl_wire_error("bad_request", "reply: expected an object");
+	json_decref(keys_script);
+	keys_script = json_deep_copy(reply);
+	return ctl_wire_ok();
+}
+
 /* Answer one request. */
 static json_t *handle(const json_t *req)
 {
@@ -411,6 +441,10 @@ static json_t *handle(const json_t *req)
 		return waiting_room(req);
 	if (strcmp(cmd, "test_queue") == 0)
 		return test_queue(req);
+	if (strcmp(cmd, "keys") == 0)
+		return keys_reload(req);
+	if (strcmp(cmd, "test_keys") == 0)
+		return test_keys(req);
 	if (strcmp(cmd, "set") == 0) {
 		struct fake_queue *q = fq(json_integer_value(json_object_get(req, "event")));
 		if (q && json_is_integer(json_object_get(req, "max_active_shoppers")))

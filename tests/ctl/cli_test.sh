@@ -503,8 +503,91 @@ want_rc "garbage export -o" 4
 [ ! -e "$work/garbage.csv" ] || bad "garbage export -o" "file written"
 [ "$(find "$work" -name 'garbage.csv*' | wc -l)" = 0 ] || bad "garbage export -o" "temporary file left"
 
+# ---- keys generate / rotate (offline) and reload (through the control process) ----
+kf=$work/keys/wr.keys
+mkdir -p "$work/keys"
+run keys generate "$kf" --id 7
+want_rc "keys generate" 0
+[ "$out" = "$kf: created with current key 7" ] || bad "keys generate" "output"
+[ -z "$sent" ] || bad "keys generate" "something was sent"
+[ "$(stat -c %a "$kf")" = 600 ] || bad "keys generate" "mode $(stat -c %a "$kf"), want 600"
+[ "$(grep -cE '^7 [0-9a-f]{64}$' "$kf")" = 1 ] || bad "keys generate" "file: $(cat "$kf")"
+before=$(cat "$kf")
+run keys generate "$kf" --id 3
+want_rc "keys generate over an existing file" 1
+[ "$err" = "$kf: File exists" ] || bad "keys generate over an existing file" "message"
+[ "$(cat "$kf")" = "$before" ] || bad "keys generate over an existing file" "file changed"
+run keys generate "$work/keys/nodir/x"
+want_rc "keys generate in a missing directory" 1
+run --json keys generate "$work/keys/default.keys"
+want_rc "keys generate --json" 0
+py "keys generate --json" "assert o == {'file': '$work/keys/default.keys', 'current': 1}, o"
+for v in 256 -1 x ''; do
+	run keys generate "$work/keys/bad-id" --id "$v"
+	want_rc "keys generate --id '$v'" 2
+	[ ! -e "$work/keys/bad-id" ] || bad "keys generate --id '$v'" "file created"
+done
+run keys generate
+want_rc "keys generate without FILE" 2
+run keys rotate "$kf" --id 3
+want_rc "keys rotate --id" 2
+run keys frob
+want_rc "keys frob" 2
+grep -q "keys: unknown action 'frob'" <<<"$err" || bad "keys frob" "message"
+
+run keys rotate "$kf"
+want_rc "keys rotate" 0
+[ "$out" = "$kf: rotated, current key 8" ] || bad "keys rotate" "output"
+[ -z "$sent" ] || bad "keys rotate" "something was sent"
+grep -vE '^(#|$)' "$kf" | awk '{print $1}' | tr '\n' ' ' | grep -qx '8 7 ' || bad "keys rotate" "ids: $(cat "$kf")"
+[ "$(grep -E '^7 ' "$kf")" = "$(grep -E '^7 ' <<<"$before")" ] || bad "keys rotate" "old key not kept as previous"
+[ "$(stat -c %a "$kf")" = 600 ] || bad "keys rotate" "mode"
+run --json keys rotate "$kf"
+py "keys rotate --json" "assert o == {'file': '$kf', 'current': 9}, o"
+grep -vE '^(#|$)' "$kf" | awk '{print $1}' | tr '\n' ' ' | grep -qx '9 8 ' || bad "keys rotate twice" "ids: $(cat "$kf")"
+# a bad file: the loader's message, exit 1, the file unchanged
+printf '1 %s\n1 %s\n' "$(printf 'ab%.0s' $(seq 32))" "$(printf 'cd%.0s' $(seq 32))" >"$work/keys/dup.keys"
+chmod 600 "$work/keys/dup.keys"
+before=$(cat "$work/keys/dup.keys")
+run keys rotate "$work/keys/dup.keys"
+want_rc "keys rotate of a bad file" 1
+grep -qE "^$work/keys/dup.keys:2: " <<<"$err" || bad "keys rotate of a bad file" "message not FILE:LINE: ..."
+[ "$(cat "$work/keys/dup.keys")" = "$before" ] || bad "keys rotate of a bad file" "file changed"
+chmod 644 "$work/keys/dup.keys"
+run keys rotate "$work/keys/dup.keys"
+want_rc "keys rotate of a 0644 file" 1
+grep -q "mode 0644 lets group or others" <<<"$err" || bad "keys rotate of a 0644 file" "message"
+run keys rotate "$work/keys/missing.keys"
+want_rc "keys rotate of a missing file" 1
+[ ! -e "$work/keys/missing.keys" ] || bad "keys rotate of a missing file" "file created"
+
+reply '{"keys-reload": {"ok": true, "keys": 2, "current": 9}}'
+run keys reload
+want_rc "keys reload" 0
+want_sent "keys reload request" '[{"cmd": "keys-reload"}]'
+[ "$out" = "keys reloaded: 2 keys, current 9" ] || bad "keys reload" "output"
+run --json keys reload
+py "keys reload --json" "assert o == {'keys': 2, 'current': 9}, o"
+reply '{"keys-reload": {"ok": true, "keys": 0, "current": null}}'
+run keys reload
+want_rc "keys reload, keys-file none" 0
+[ "$out" = "keys reloaded: none (keys-file none)" ] || bad "keys reload, keys-file none" "output"
+reply '{"keys-reload": {"ok": false, "error": "invalid", "message": "/etc/stampede/wr.keys:3: duplicate key id 1"}}'
+run keys reload
+want_rc "keys reload refused" 1
+grep -qF "/etc/stampede/wr.keys:3: duplicate key id 1" <<<"$err" || bad "keys reload refused" "loader's message"
+reply '{"keys-reload": {"ok": false, "error": "unreachable", "message": "the dataplane socket /x does not answer"}}'
+run keys reload
+want_rc "keys reload, dataplane down" 3
+reply '{"keys-reload": {"ok": true, "keys": "two", "current": 9}}'
+run keys reload
+want_rc "keys reload, garbage reply" 4
+run keys reload "$kf"
+want_rc "keys reload FILE" 2
+[ -z "$sent" ] || bad "keys reload FILE" "something was sent"
+
 # ---- help for every command, usage errors ----
-for c in status events validate load open pause close release-holds set export holds watch; do
+for c in status events validate load open pause close release-holds set export holds watch keys; do
 	for form in "$c --help" "help $c" "$c -h"; do
 		# shellcheck disable=SC2086
 		run $form
