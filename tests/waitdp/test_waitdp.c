@@ -6,7 +6,7 @@
  * access tokens, key rotation, the durable reservation, an old (version
  * 1) sale record still loading, and the purchase window running from the
  * admission (admission steps), with nothing allocated and no system call on
- * the worker path (malloc is interposed here unless WAITDP_NO_INTERPOSE: a
+ * the worker path (malloc is interposed here unless ALLOC_COUNT_OFF: a
  * sanitized build).
  */
 #include <errno.h>
@@ -29,6 +29,7 @@
 
 #include "dataplane/dp_token.h"
 #include "tests/engine/helpers.h"
+#include "tests/common/alloc_count.h"
 
 #define EV2 200u
 #define T_ON_SALE_AHEAD_MS 60000u
@@ -692,39 +693,8 @@ static void test_restart_unissued(void **state)
 	assert_int_equal(v.joined, 2 * DP_QUEUE_RESERVE);
 }
 
-#ifndef WAITDP_NO_INTERPOSE
-static volatile int armed;
-static volatile unsigned long allocations;
 
-void *__libc_malloc(size_t size);
-void *__libc_calloc(size_t n, size_t size);
-void *__libc_realloc(void *p, size_t size);
-
-/* malloc, counted while armed (the worker-path test below). */
-void *malloc(size_t size)
-{
-	if (armed)
-		allocations++;
-	return __libc_malloc(size);
-}
-
-/* calloc, counted while armed. */
-void *calloc(size_t n, size_t size)
-{
-	if (armed)
-		allocations++;
-	return __libc_calloc(n, size);
-}
-
-/* realloc, counted while armed. */
-void *realloc(void *p, size_t size)
-{
-	if (armed)
-		allocations++;
-	return __libc_realloc(p, size);
-}
-#endif
-
+#ifndef ALLOC_COUNT_OFF /* only the counted test below uses it */
 /* The worker calls of an admitted buyer: join, polls (admitted, waiting,
  * window over), holds; returns how many answered as expected (of 4 * n). */
 static unsigned long worker_loop(struct fx *f, const struct dp_queue_answer *a, const struct dp_queue_answer *acc,
@@ -741,12 +711,13 @@ static unsigned long worker_loop(struct fx *f, const struct dp_queue_answer *a, 
 	}
 	return ok;
 }
+#endif
 
 /* Nothing on the worker path (poll with the admission-step lookup, hold
  * check) allocates or makes a system call (a lock would need futex). */
 static void test_window_worker_path(void **state)
 {
-#ifdef WAITDP_NO_INTERPOSE
+#ifdef ALLOC_COUNT_OFF
 	(void)state;
 	skip(); /* sanitized build: the sanitizer owns malloc and makes system calls */
 #else
@@ -761,16 +732,16 @@ static void test_window_worker_path(void **state)
 	f->now += 2000;
 	struct dp_queue_answer acc = poll_ok(f, EV1, 100, a[0].token);
 	enum { N = 2000 };
-	armed = 1; /* the interposer works: an allocation while armed is counted */
+	alloc_count_armed = 1; /* the interposer works: an allocation while armed is counted */
 	void *volatile probe = malloc(16);
-	armed = 0;
+	alloc_count_armed = 0;
 	free(probe);
-	assert_int_equal(allocations, 1);
-	allocations = 0;
-	armed = 1;
+	assert_int_equal(alloc_count_calls, 1);
+	alloc_count_calls = 0;
+	alloc_count_armed = 1;
 	unsigned long ok = worker_loop(f, a, &acc, N);
-	armed = 0;
-	assert_int_equal(allocations, 0);
+	alloc_count_armed = 0;
+	assert_int_equal(alloc_count_calls, 0);
 	assert_int_equal(ok, 4ul * N);
 	int fds[2];
 	assert_int_equal(pipe(fds), 0);

@@ -1,13 +1,13 @@
 /*
  * test_nomalloc.c - mint and verify allocate nothing (they run on poll-mode
  * cores). This executable defines malloc, calloc and realloc itself,
- * forwarding to glibc's __libc_* functions and counting calls while armed,
+ * forwarding to glibc's __libc_* functions and counting calls while armed (tests/common/alloc_count.c),
  * and asserts zero allocations across 100,000 mint + verify pairs.
  *
  * Under ASan (and the other sanitizers' runtimes) the test is skipped: ASan
  * must own malloc to track memory, and a second definition here would
  * either clash with its interceptors or hide allocations from it. meson
- * passes WAITING_NO_INTERPOSE in sanitized builds.
+ * passes ALLOC_COUNT_OFF in sanitized builds.
  *
  * A second test proves "no system call": a child process enters seccomp
  * strict mode (only read, write, exit and sigreturn allowed; anything else
@@ -31,43 +31,15 @@
 
 #include "dataplane/dp_token.h"
 #include "tests/waiting/waiting_helpers.h"
+#include "tests/common/alloc_count.h"
 
 #define NOMALLOC_CALLS 100000
 
-#ifndef WAITING_NO_INTERPOSE
-static volatile int armed;
-static volatile unsigned long allocations;
-
-void *__libc_malloc(size_t size);
-void *__libc_calloc(size_t n, size_t size);
-void *__libc_realloc(void *p, size_t size);
-
-void *malloc(size_t size)
-{
-	if (armed)
-		allocations++;
-	return __libc_malloc(size);
-}
-
-void *calloc(size_t n, size_t size)
-{
-	if (armed)
-		allocations++;
-	return __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t size)
-{
-	if (armed)
-		allocations++;
-	return __libc_realloc(p, size);
-}
-#endif
 
 static void test_mint_verify_allocate_nothing(void **state)
 {
 	(void)state;
-#ifdef WAITING_NO_INTERPOSE
+#ifdef ALLOC_COUNT_OFF
 	skip(); /* sanitized build: see the comment at the top */
 #else
 	uint8_t s1[DP_KEY_SIZE], s2[DP_KEY_SIZE];
@@ -79,18 +51,18 @@ static void test_mint_verify_allocate_nothing(void **state)
 	assert_int_equal(dp_keys_add(ks, 1, s1), 0);
 
 	/* The interposer works: an allocation while armed is counted. */
-	armed = 1;
+	alloc_count_armed = 1;
 	void *volatile probe = malloc(16); /* volatile: not optimised away */
-	armed = 0;
+	alloc_count_armed = 0;
 	assert_non_null(probe);
 	free(probe);
-	assert_int_equal(allocations, 1);
-	allocations = 0;
+	assert_int_equal(alloc_count_calls, 1);
+	alloc_count_calls = 0;
 
 	struct dp_token_fields f = w_access(), out;
 	uint8_t tok[DP_TOKEN_SIZE];
 	unsigned long ok = 0, refused = 0;
-	armed = 1;
+	alloc_count_armed = 1;
 	for (unsigned i = 0; i < NOMALLOC_CALLS; i++) {
 		f.client_id = 1000 + i;
 		f.kind = (uint8_t)(1 + i % 2);
@@ -103,15 +75,15 @@ static void test_mint_verify_allocate_nothing(void **state)
 		else
 			refused++;
 	}
-	armed = 0;
-	assert_int_equal(allocations, 0);
+	alloc_count_armed = 0;
+	assert_int_equal(alloc_count_calls, 0);
 	assert_int_equal(ok + refused, NOMALLOC_CALLS);
 	assert_int_equal(refused, (NOMALLOC_CALLS + 2) / 3);
 	dp_keys_free(ks);
 #endif
 }
 
-#ifndef WAITING_NO_INTERPOSE
+#ifndef ALLOC_COUNT_OFF
 /* mint + verify NOMALLOC_CALLS times; returns the number verified ok. */
 static unsigned long mint_verify_loop(const struct dp_keys *ks)
 {
@@ -133,7 +105,7 @@ static unsigned long mint_verify_loop(const struct dp_keys *ks)
 static void test_mint_verify_make_no_syscall(void **state)
 {
 	(void)state;
-#ifdef WAITING_NO_INTERPOSE
+#ifdef ALLOC_COUNT_OFF
 	skip(); /* sanitizer runtimes make their own system calls (e.g. shadow memory mapping) */
 #else
 	uint8_t s1[DP_KEY_SIZE];
