@@ -393,8 +393,11 @@ void ctl_inventory_free(struct ctl_inventory *inv)
 	if (!inv)
 		return;
 	if (inv->events)
-		for (uint32_t i = 0; i < inv->n_events; i++)
+		for (uint32_t i = 0; i < inv->n_events; i++) {
 			dp_event_def_free(inv->events[i].def);
+			for (uint32_t w = 0; w < inv->events[i].extra.n_presales; w++)
+				free(inv->events[i].extra.presales[w].members);
+		}
 	free(inv->events);
 	free(inv);
 }

@@ -62,6 +62,11 @@ struct ctl_presale {
 	uint32_t n_codes;  /* 0 when members_file is set */
 	struct ctl_access_code codes[CTL_CODES_MAX];
 	char members_file[CTL_PATH_MAX]; /* "" when codes are used; as written in the file */
+	/* The member list, once attached (ctl_inventory_attach_members, docs/inventory.md
+	 * "Member list"): each member is a code of its own with its use limit. NULL and 0
+	 * until attached, and always for a window with codes. Freed by ctl_inventory_free. */
+	uint32_t n_members;
+	struct ctl_access_code *members;
 };
 
 enum ctl_wr_mode {
