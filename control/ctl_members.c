@@ -295,7 +295,8 @@ static void fmt_place(char *buf, size_t len, uint32_t e, const struct ctl_event_
 		snprintf(buf, len, "$.events[%" PRIu32 "].presale[%u].codes[%" PRIu32 "]", e, (unsigned)pl.w, pl.i);
 }
 
-/* Codes unique within event e, across its windows' codes and parsed lists p. */
+/* Codes unique within event e, across its windows' codes and parsed lists p: a
+ * duplicate is reported at the member list's line, naming the other place. */
 static int check_event_unique(const struct mctx *m, uint32_t e, const struct ctl_event *ev, const struct parsed *p)
 {
 	const struct ctl_event_extra *x = &ev->extra;
@@ -326,6 +327,13 @@ static int check_event_unique(const struct mctx *m, uint32_t e, const struct ctl
 	if (ctl_inv_first_dup_str(k, total, &first, &dup) == 0) {
 		char a[CTL_PATH_MAX + 32], b[CTL_PATH_MAX + 32];
 		struct mquote q;
+		/* Name the member list's line first (the message then starts FILE:LINE): the
+		 * inventory's own codes are unique already, so one of the two is in a list. */
+		if (!x->presales[pl[dup].w].members_file[0]) {
+			uint32_t t = dup;
+			dup = first;
+			first = t;
+		}
 		const struct ctl_presale *ps = &x->presales[pl[dup].w];
 		const char *code = ps->members_file[0] ? p[pl[dup].w].m[pl[dup].i].code : ps->codes[pl[dup].i].code;
 		fmt_place(a, sizeof(a), e, x, p, pl[dup]);

@@ -82,7 +82,7 @@ for want in "event 909: Summer season: opening night" \
 done
 grep -qE '^  +1  Stalls +1,2 +21 +636 +4 +0$' <<<"$out" || bad "theatre summary" "Stalls row"
 grep -qE '^  +2  Circle +1,2,3 +11 +504 +0 +4$' <<<"$out" || bad "theatre summary" "Circle row"
-grep -qE '^  Patrons .*2026-02-23T09:00:00Z +2026-03-02T09:00:00Z +member list members/patrons.csv$' <<<"$out" ||
+grep -qE '^  Patrons .*2026-02-23T09:00:00Z +2026-03-02T09:00:00Z +member list members/patrons.csv: 300 members, 366 uses$' <<<"$out" ||
 	bad "theatre summary" "Patrons presale row"
 grep -qE '^  Friends priority booking +2026-03-02T09:00:00Z +2026-03-09T09:00:00Z +4 codes, 10121 uses$' <<<"$out" ||
 	bad "theatre summary" "Friends presale row"

@@ -258,7 +258,7 @@ static void test_attach(void **state)
 	/* A code window after the list that has the code. */
 	const struct ctl_members_text e3[] = {TXT("a.csv", "X\nGOLD\n"), TXT("dir/b.csv", "Y\n")};
 	assert_int_equal(attach(inv, e3, 2, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "$.events[0].presale[1].codes[0]: code \"GOLD\" of event 1 is already listed at a.csv:2 "
+	assert_string_equal(err, "a.csv:2: code \"GOLD\" of event 1 is already listed at $.events[0].presale[1].codes[0] "
 				 "(expected unique codes in an event, across its windows and member lists)");
 	assert_string_equal(p[0].members[0].code, "NEW"); /* still the good ones */
 	assert_int_equal(attach(NULL, good, 2, err, sizeof(err)), -EINVAL);
