@@ -49,6 +49,7 @@ struct ctl_cli {
 	uint32_t event; /* arg[0] of a command taking EVENT */
 	/* command options; has_* says whether one was given */
 	bool all;
+	bool codes; /* presale --codes */
 	bool has_section, has_older_than, has_limit, has_max_active, has_admission, has_key_id;
 	uint32_t section;
 	uint64_t older_than_ms;
@@ -132,6 +133,19 @@ struct ctl_inventory;
  * loader's line on stderr, copy it to err (errlen bytes) and return the exit
  * code (CTL_EXIT_INVALID, or CTL_EXIT_INTERNAL on ENOMEM); 0 and *inv on success. */
 int ctl_cli_inventory_load(const char *file, struct ctl_inventory **inv, char *err, size_t errlen);
+/* ---- ctl_cli_members.c: the presale member lists of an inventory ---- */
+struct ctl_members_text;
+/*
+ * Read every distinct members_file of inv (relative to inv_file's directory;
+ * absolute as is; at most CTL_MEMBERS_BYTES_MAX bytes), check each list and
+ * attach them all (ctl_inventory_attach_members). 0 and *texts_out (n_out
+ * entries, file as the inventory writes it; ctl_cli_members_free them), or
+ * CTL_EXIT_INVALID after one line on stderr, also copied to err.
+ */
+int ctl_cli_members_attach(const char *inv_file, struct ctl_inventory *inv, struct ctl_members_text **texts_out,
+			   size_t *n_out, char *err, size_t errlen);
+void ctl_cli_members_free(struct ctl_members_text *texts, size_t n);
+
 int ctl_cli_validate(const struct ctl_cli *cli);      /* ctl_cli_validate.c */
 int ctl_cli_status(const struct ctl_cli *cli);        /* ctl_cli_status.c */
 int ctl_cli_watch(const struct ctl_cli *cli);         /* ctl_cli_status.c */
@@ -145,6 +159,7 @@ int ctl_cli_release_holds(const struct ctl_cli *cli); /* ctl_cli_ops.c */
 int ctl_cli_holds(const struct ctl_cli *cli);         /* ctl_cli_holds.c */
 int ctl_cli_export(const struct ctl_cli *cli);        /* ctl_cli_export.c */
 int ctl_cli_keys(const struct ctl_cli *cli);          /* ctl_cli_keys.c */
+int ctl_cli_presale(const struct ctl_cli *cli);       /* ctl_cli_presale.c */
 
 /* ---- ctl_cli_status.c, for tests of the arithmetic through the status output ---- */
 /*

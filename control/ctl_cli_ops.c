@@ -12,6 +12,7 @@
 
 #include "control/ctl_cli.h"
 #include "control/ctl_inventory.h"
+#include "control/ctl_members.h"
 
 #define WHERE_MAX 64 /* "events[12]" and the like */
 
@@ -51,25 +52,47 @@ static const char *base_name(const char *file)
 	return slash && slash[1] ? slash + 1 : file;
 }
 
-/* load FILE: validate locally (nothing is sent for a bad file), send the text, print each event's action. */
+/* load FILE: validate it and its member lists locally (nothing is sent for a bad file), send the texts,
+ * print each event's action. */
 int ctl_cli_load(const struct ctl_cli *cli)
 {
 	const char *file = cli->arg[0];
 	struct ctl_inventory *inv = NULL;
 	char err[CTL_CLI_ERR_MAX] = "";
+	struct ctl_members_text *texts = NULL;
+	size_t n_texts = 0;
 	int rc = ctl_cli_inventory_load(file, &inv, err, sizeof(err));
-	if (rc != 0)
+	if (rc == 0)
+		rc = ctl_cli_members_attach(file, inv, &texts, &n_texts, err, sizeof(err));
+	if (rc != 0) {
+		ctl_inventory_free(inv);
 		return rc;
-	ctl_inventory_free(inv);
+	}
 
 	char *text;
 	size_t len;
-	if ((rc = read_text(file, &text, &len)))
+	if ((rc = read_text(file, &text, &len))) {
+		ctl_cli_members_free(texts, n_texts);
+		ctl_inventory_free(inv);
 		return rc;
+	}
 	json_t *req = ctl_cli_req(cli, "load");
 	ctl_cli_jset(req, "name", ctl_cli_jstr(base_name(file)));
 	ctl_cli_jset(req, "inventory", json_stringn(text, len));
 	free(text);
+	if (n_texts) {
+		/* The member lists, checked above (UTF-8, no NUL), as the inventory names them. */
+		json_t *members = ctl_cli_jarr();
+		for (size_t i = 0; i < n_texts; i++) {
+			json_t *m = ctl_cli_jobj();
+			ctl_cli_jset(m, "file", json_string(texts[i].file));
+			ctl_cli_jset(m, "text", json_stringn(texts[i].text, texts[i].len));
+			ctl_cli_jappend(members, m);
+		}
+		ctl_cli_jset(req, "members", members);
+	}
+	ctl_cli_members_free(texts, n_texts); /* their file names point into inv */
+	ctl_inventory_free(inv);
 	json_t *reply, *events;
 	if ((rc = ctl_cli_request(cli, req, &reply)) || (rc = ctl_cli_unpack(reply, "load", "{s:o}", "events", &events)))
 		return rc;

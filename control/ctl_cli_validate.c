@@ -73,6 +73,15 @@ static uint64_t presale_uses(const struct ctl_presale *p)
 	return uses;
 }
 
+/* The same for its member list (attached by ctl_cli_members_attach). */
+static uint64_t member_uses(const struct ctl_presale *p)
+{
+	uint64_t uses = 0;
+	for (uint32_t c = 0; c < p->n_members; c++)
+		uses += p->members[c].uses;
+	return uses;
+}
+
 /* The waiting-room mode as the file writes it. */
 static const char *wr_mode_name(uint8_t mode)
 {
@@ -193,7 +202,10 @@ static void print_event(const struct ctl_event *ev, const struct event_facts *f)
 				snprintf(access, sizeof(access), "%" PRIu32 " code%s, %" PRIu64 " use%s", p->n_codes,
 					 p->n_codes == 1 ? "" : "s", uses, uses == 1 ? "" : "s");
 			} else {
-				snprintf(access, sizeof(access), "member list %s", p->members_file);
+				uint64_t uses = member_uses(p);
+				snprintf(access, sizeof(access), "member list %s: %" PRIu32 " member%s, %" PRIu64 " use%s",
+					 p->members_file, p->n_members, p->n_members == 1 ? "" : "s", uses,
+					 uses == 1 ? "" : "s");
 			}
 			const char *row[] = {p->name, a, b, access};
 			ctl_table_row(&t, row);
@@ -302,6 +314,8 @@ static json_t *event_json(const struct ctl_event *ev, const struct event_facts *
 		ctl_cli_jset(po, "codes", ctl_cli_jint(p->n_codes));
 		ctl_cli_jset(po, "code_uses", ctl_cli_jint(presale_uses(p)));
 		ctl_cli_jset(po, "members_file", p->n_codes ? json_null() : json_string(p->members_file));
+		ctl_cli_jset(po, "members", ctl_cli_jint(p->n_members));
+		ctl_cli_jset(po, "member_uses", ctl_cli_jint(member_uses(p)));
 		ctl_cli_jappend(presale, po);
 	}
 	ctl_cli_jset(o, "presale", presale);
@@ -354,14 +368,22 @@ int ctl_cli_inventory_load(const char *file, struct ctl_inventory **inv, char *e
 	return rc == -ENOMEM ? CTL_EXIT_INTERNAL : CTL_EXIT_INVALID;
 }
 
-/* validate FILE: load it offline; summary on stdout (exit 0) or the loader's line on stderr (exit 1). */
+/* validate FILE: load it and its member lists offline; summary on stdout (exit 0) or the loader's line on
+ * stderr (exit 1). */
 int ctl_cli_validate(const struct ctl_cli *cli)
 {
 	const char *file = cli->arg[0];
 	struct ctl_inventory *inv = NULL;
 	char err[CTL_CLI_ERR_MAX] = "";
 
+	struct ctl_members_text *texts = NULL;
+	size_t n_texts = 0;
 	int rc = ctl_cli_inventory_load(file, &inv, err, sizeof(err));
+	if (rc == 0 && (rc = ctl_cli_members_attach(file, inv, &texts, &n_texts, err, sizeof(err)))) {
+		ctl_inventory_free(inv);
+		inv = NULL;
+	}
+	ctl_cli_members_free(texts, n_texts);
 	if (rc != 0) {
 		if (rc == CTL_EXIT_INTERNAL)
 			return rc;

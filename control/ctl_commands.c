@@ -117,17 +117,26 @@ static json_t *ctl_cmd_status(struct ctl_app *app, const json_t *req)
 
 /* ---- load, sale, set --------------------------------------------------------------- */
 
-/* load {name, inventory}: forwarded, then the ledger re-reads definitions. */
+/* load {name, inventory, members?}: forwarded (members, the presale member
+ * lists, as they came: the dataplane checks them), then the ledger re-reads
+ * definitions. */
 static json_t *ctl_cmd_load(struct ctl_app *app, const json_t *req)
 {
 	const json_t *name = json_object_get(req, "name");
 	const json_t *inv = json_object_get(req, "inventory");
+	const json_t *members = json_object_get(req, "members");
 	if (!json_is_string(name))
 		return ctl_wire_error("bad_request", "name: %s", name ? "must be a string" : "missing");
 	if (!json_is_string(inv))
 		return ctl_wire_error("bad_request", "inventory: %s", inv ? "must be a string" : "missing");
-	json_t *reply = ctl_forward(app, json_pack("{s:s,s:O,s:O}", "cmd", "load", "name", name, "inventory", inv),
-				    CTL_DP_LOAD_TIMEOUT_MS);
+	if (members && !json_is_array(members))
+		return ctl_wire_error("bad_request", "members: must be an array of {file, text}");
+	json_t *fwd = json_pack("{s:s,s:O,s:O}", "cmd", "load", "name", name, "inventory", inv);
+	if (fwd && members && json_object_set(fwd, "members", (json_t *)members) != 0) {
+		json_decref(fwd);
+		fwd = NULL;
+	}
+	json_t *reply = ctl_forward(app, fwd, CTL_DP_LOAD_TIMEOUT_MS);
 	ctl_ledger_sync(app); /* pick up the new definitions at once */
 	return reply;
 }
@@ -169,6 +178,23 @@ static json_t *ctl_cmd_set(struct ctl_app *app, const json_t *req)
 		json_decref(fwd);
 		return ctl_wire_error("bad_request", "max_active_shoppers or admission_per_s: one of them is required");
 	}
+	return ctl_forward(app, fwd, CTL_DP_TIMEOUT_MS);
+}
+
+/* presale {event, codes?}: the event's presale windows and redemptions, the
+ * dataplane's reply as it comes (docs/waiting-room.md, "Presale windows"). */
+static json_t *ctl_cmd_presale(struct ctl_app *app, const json_t *req)
+{
+	json_t *err = NULL;
+	uint32_t event_id = 0;
+	if (ctl_get_event(req, 1, &event_id, &err) != 0)
+		return err;
+	const json_t *codes = json_object_get(req, "codes");
+	if (codes && !json_is_boolean(codes))
+		return ctl_wire_error("bad_request", "codes: must be a boolean");
+	json_t *fwd = json_pack("{s:s,s:I}", "cmd", "presale", "event", (json_int_t)event_id);
+	if (fwd && json_is_true(codes))
+		json_object_set_new(fwd, "codes", json_true());
 	return ctl_forward(app, fwd, CTL_DP_TIMEOUT_MS);
 }
 
@@ -430,6 +456,8 @@ json_t *ctl_handle(struct ctl_app *app, const json_t *req)
 		return ctl_cmd_set(app, req);
 	if (strcmp(c, "keys-reload") == 0)
 		return ctl_cmd_keys_reload(app);
+	if (strcmp(c, "presale") == 0)
+		return ctl_cmd_presale(app, req);
 	if (strcmp(c, "release-holds") == 0)
 		return ctl_cmd_release_holds(app, req);
 	if (strcmp(c, "holds") == 0)

@@ -137,6 +137,50 @@ static int parse_presale(struct ctx *c, json_t *o, struct ctl_presale *ps)
 	return rc;
 }
 
+/*
+ * A code names one window: unique within the event across all its windows
+ * (each window's own list is checked by parse_codes). Member lists are
+ * checked against these when attached (ctl_members.c).
+ */
+static int check_event_codes(struct ctx *c, const struct ctl_event_extra *x, const char *event_path)
+{
+	size_t total = 0;
+	for (uint32_t w = 0; w < x->n_presales; w++)
+		total += x->presales[w].n_codes;
+	if (total < 2 || x->n_presales < 2)
+		return 0;
+	struct skey *k = malloc(total * sizeof(*k));
+	if (!k)
+		return ctl_inv_nomem(c);
+	uint32_t o = 0, win[CTL_PRESALES_MAX + 1] = {0}; /* win[w]: ordinal of window w's first code */
+	for (uint32_t w = 0; w < x->n_presales; w++) {
+		win[w] = o;
+		for (uint32_t i = 0; i < x->presales[w].n_codes; i++, o++)
+			k[o] = (struct skey){.s = x->presales[w].codes[i].code, .idx = o};
+	}
+	win[x->n_presales] = o;
+	uint32_t first, dup, wf = 0, wd = 0;
+	int rc = 0;
+	if (ctl_inv_first_dup_str(k, total, &first, &dup) == 0) {
+		while (first >= win[wf + 1])
+			wf++;
+		while (dup >= win[wd + 1])
+			wd++;
+		struct qbuf q;
+		size_t old = ctl_inv_push_key(c, "presale");
+		ctl_inv_push_index(c, wd);
+		ctl_inv_push_key(c, "codes");
+		ctl_inv_push_index(c, dup - win[wd]);
+		rc = ctl_inv_fail(c, "code %s is already listed at %s.presale[%u].codes[%u] (expected unique codes in an "
+				  "event, across its windows and member lists)",
+				  ctl_inv_quote(&q, x->presales[wd].codes[dup - win[wd]].code), event_path, wf,
+				  first - win[wf]);
+		ctl_inv_pop(c, old);
+	}
+	free(k);
+	return rc;
+}
+
 static int parse_waiting_room(struct ctx *c, json_t *o, struct ctl_waiting_room *wr)
 {
 	static const char *const keys[] = {"enabled", "threshold_rps", "max_active_shoppers", "admission_per_s",
@@ -314,7 +358,7 @@ static int parse_event(struct ctx *c, json_t *o, struct ctl_inventory *inv, uint
 		ctl_inv_pop(c, o2);
 	}
 	ctl_inv_pop(c, old);
-	if (rc)
+	if (rc || (rc = check_event_codes(c, &ev->extra, event_path)))
 		return rc;
 
 	/* waiting room */

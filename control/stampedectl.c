@@ -8,7 +8,9 @@
  * talks to stampede-control over its socket (docs/control.md, "Control
  * socket"; ctl_cli_call.c): status and watch (ctl_cli_status.c), events
  * (ctl_cli_events.c), load, open, pause, close, set and release-holds
- * (ctl_cli_ops.c), holds (ctl_cli_holds.c) and export (ctl_cli_export.c).
+ * (ctl_cli_ops.c), holds (ctl_cli_holds.c), export (ctl_cli_export.c) and
+ * presale (ctl_cli_presale.c); validate and load read the inventory's member
+ * lists (ctl_cli_members.c).
  * `keys` (ctl_cli_keys.c) generates and rotates a key file offline and
  * reloads the dataplane's keys through stampede-control.
  */
@@ -43,6 +45,7 @@ enum {
 	OPT_MAX_ACTIVE = 1u << 8,
 	OPT_ADMISSION = 1u << 9,
 	OPT_KEY_ID = 1u << 10,
+	OPT_CODES = 1u << 11,
 };
 
 struct option_def {
@@ -65,6 +68,7 @@ static const struct option_def options[] = {
 	{OPT_MAX_ACTIVE, "--max-active", NULL, "N", "admitted buyers shopping at once (1..1000000)"},
 	{OPT_ADMISSION, "--admission-rate", NULL, "N", "buyers admitted per second (1..1000000)"},
 	{OPT_KEY_ID, "--id", NULL, "N", "generate: the new key's id (0..255, default 1)"},
+	{OPT_CODES, "--codes", NULL, NULL, "also one row per access code and member, with its uses"},
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -101,8 +105,9 @@ static const struct command commands[] = {
 	 "process or a dataplane. A good file is summarised: per event its id and name, total\n"
 	 "capacity, hold TTL, buyer limit, on-sale time, waiting-room settings, price tiers, sections\n"
 	 "(rows, seats, accessible and withheld seats), general-admission types with their\n"
-	 "capacities, and presale windows (access codes are counted, not shown). A bad file gives\n"
-	 "the loader's one-line error on standard error,\n"
+	 "capacities, and presale windows (access codes and the members of each member list,\n"
+	 "read relative to FILE's directory, are counted, not shown). A bad file gives the\n"
+	 "loader's one-line error on standard error,\n"
 	 "\n"
 	 "  FILE: JSON_PATH: what is wrong (expected WHAT)\n"
 	 "\n"
@@ -111,9 +116,9 @@ static const struct command commands[] = {
 	 "too).",
 	 ctl_cli_validate},
 	{"load", "FILE", 1, 1, ARG_FILE, 0, true, "validate an inventory file, then load it into the dataplane",
-	 "Check FILE as `validate` does; a bad file gives the loader's error line and exit status 1\n"
-	 "and nothing is sent. A good file is sent whole to stampede-control (named by its base\n"
-	 "name), which loads it all or nothing. Each event is then printed with its action: added,\n"
+	 "Check FILE and its member lists as `validate` does; a bad file gives the loader's error\n"
+	 "line and exit status 1 and nothing is sent. A good file is sent whole, with its member\n"
+	 "lists, to stampede-control (named by its base name), which loads it all or nothing. Each event is then printed with its action: added,\n"
 	 "reloaded (settings changed, holds and orders kept) or unchanged. A refused load\n"
 	 "(invalid, layout_changed: a section or type added, removed or resized) gives the\n"
 	 "control process's message on standard error and exit status 1.",
@@ -166,6 +171,14 @@ static const struct command commands[] = {
 	 "a terminal the screen is cleared between frames; otherwise frames are separated by a\n"
 	 "blank line (with --json: one JSON object per line and frame). Ctrl-C exits 0.",
 	 ctl_cli_watch},
+	{"presale", "EVENT", 1, 1, ARG_EVENT, OPT_CODES, true, "EVENT's presale windows and their redemptions",
+	 "Show EVENT's presale windows (docs/waiting-room.md, \"Presale windows\"): index and\n"
+	 "name, start and end (UTC), the access codes and members in each (CODES), their uses\n"
+	 "added up (USES) and the uses redeemed so far, durably (USED). With --codes, also one\n"
+	 "row per code or member with its uses and redemptions (the dataplane sends at most 4096\n"
+	 "rows; a last line says so when the list was cut). With --json, the reply (without\n"
+	 "\"ok\").",
+	 ctl_cli_presale},
 	{"keys", "ACTION [FILE]", 1, 2, ARG_NONE, OPT_KEY_ID, true,
 	 "waiting-room keys: generate FILE, rotate FILE, reload",
 	 "Manage the waiting-room key file (docs/waiting-room.md, \"Key file\"):\n"
@@ -230,8 +243,8 @@ static void full_help(void)
 	usage(stdout);
 	printf("\n"
 	       "validate, keys generate and keys rotate work offline. status, events, load, open, pause,\n"
-	       "close, release-holds, set, export, holds, watch and keys reload talk to the control\n"
-	       "process (stampede-control).\n"
+	       "close, release-holds, set, export, holds, watch, presale and keys reload talk to the\n"
+	       "control process (stampede-control).\n"
 	       "\n"
 	       "Options (before or after the command):\n"
 	       "%s"
@@ -248,7 +261,8 @@ static void command_help(const struct command *cmd)
 	printf("Usage: %s [--json] %s %s", ctl_cli_prog, cmd->name, cmd->args);
 	for (size_t i = 0; i < N_OPTIONS; i++)
 		if ((cmd->opts & options[i].id) && options[i].id != OPT_ALL)
-			printf(" [%s %s]", options[i].name, options[i].value);
+			printf(" [%s%s%s]", options[i].name, options[i].value ? " " : "",
+			       options[i].value ? options[i].value : "");
 	printf("\n\n%s\n", cmd->help);
 	if (cmd->opts) {
 		printf("\nOptions:\n");
@@ -361,6 +375,9 @@ static void set_option(struct ctl_cli *cli, const struct option_def *o, const ch
 	case OPT_ADMISSION:
 		cli->admission_per_s = (uint32_t)parse_uint(o->name, v, 1, CTL_WR_ADMISSION_MAX);
 		cli->has_admission = true;
+		break;
+	case OPT_CODES:
+		cli->codes = true;
 		break;
 	case OPT_KEY_ID:
 		cli->key_id = (uint8_t)parse_uint(o->name, v, 0, CTL_CLI_KEY_ID_MAX);

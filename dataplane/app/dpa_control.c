@@ -25,6 +25,7 @@
 #include <urcu/urcu-qsbr.h>
 
 #include "control/ctl_inventory.h"
+#include "control/ctl_members.h"
 #include "control/ctl_wire.h"
 #include "dataplane/app/dpa.h"
 #include "dataplane/dp_token.h"
@@ -103,6 +104,33 @@ static json_t *cmd_load(struct dpa_control *c, const json_t *req)
 		return ctl_wire_error("unavailable", "out of memory reading %s", name);
 	if (rc)
 		return ctl_wire_error("invalid", "%s", msg);
+	/* The presale member lists sent with it (docs/inventory.md, "Member list"): an optional array of
+	 * {file, text}; attached all or nothing, a window without its list refusing the load. */
+	const json_t *mem = json_object_get(req, "members");
+	size_t n_mem = json_is_array(mem) ? json_array_size(mem) : 0;
+	struct ctl_members_text *mt = n_mem ? calloc(n_mem, sizeof(*mt)) : NULL;
+	json_t *mem_err = mem && !json_is_array(mem) ? ctl_wire_error("bad_request", "members: expected an array")
+						     : NULL;
+	if (n_mem && !mt)
+		mem_err = ctl_wire_error("unavailable", "out of memory reading %s", name);
+	for (size_t i = 0; i < n_mem && !mem_err; i++) {
+		const json_t *f = json_object_get(json_array_get(mem, i), "file");
+		const json_t *t = json_object_get(json_array_get(mem, i), "text");
+		if (!json_is_string(f) || !json_is_string(t))
+			mem_err = ctl_wire_error("bad_request",
+						 "members[%zu]: expected an object with string \"file\" and \"text\"", i);
+		else
+			mt[i] = (struct ctl_members_text){json_string_value(f), json_string_value(t), json_string_length(t)};
+	}
+	rc = mem_err ? 0 : ctl_inventory_attach_members(inv, mt, n_mem, msg, sizeof(msg));
+	free(mt);
+	if (mem_err || rc) {
+		ctl_inventory_free(inv);
+		if (mem_err)
+			return mem_err;
+		return rc == -ENOMEM ? ctl_wire_error("unavailable", "out of memory reading %s", name)
+				     : ctl_wire_error("invalid", "%s", msg);
+	}
 	/* All or nothing: every event is checked against what is loaded first. */
 	uint32_t loaded_ids[DP_EVENTS_MAX];
 	uint32_t n_loaded = dp_engine_event_ids(app->eng, loaded_ids, DP_EVENTS_MAX);

@@ -678,7 +678,34 @@ def sc_keys():
     check(r is not None and r["error"] == "unreachable", "keys-reload while down: %s" % r)
 
 
-SCENARIOS = {"keys": sc_keys, "pace_rate": sc_pace_rate, "pace_cap": sc_pace_cap, "auto": sc_auto, "room_status": sc_room_status,
+def sc_presale():
+    """presale and load with member lists: forwarded as they came (the fake echoes the forwarded request)."""
+    start_fake()
+    start_ctl()
+    wait_for(lambda: call(CTL_SOCK, {"cmd": "status"})["ok"], 5, "status ok")
+    r = call(CTL_SOCK, {"cmd": "presale", "event": 1})
+    check(r == {"ok": True, "event": 1}, "presale: %s" % r)
+    r = call(CTL_SOCK, {"cmd": "presale", "event": 4294967295, "codes": True, "junk": 1})
+    check(r == {"ok": True, "event": 4294967295, "codes": True}, "presale --codes: %s" % r)
+    r = call(CTL_SOCK, {"cmd": "presale", "event": 2, "codes": False})
+    check(r == {"ok": True, "event": 2}, "presale codes false: %s" % r)
+    for bad, field in (({}, "event"), ({"event": 0}, "event"), ({"event": "1"}, "event"),
+                       ({"event": 4294967296}, "event"), ({"event": 1, "codes": 1}, "codes"),
+                       ({"event": 1, "codes": "yes"}, "codes")):
+        r = call(CTL_SOCK, dict({"cmd": "presale"}, **bad))
+        check(not r["ok"] and r["error"] == "bad_request" and field in r["message"], "presale %s: %s" % (bad, r))
+    members = [{"file": "members/patrons.csv", "text": "# x\r\nPATRON-1,2\nPATRON-\u00e9\n"},
+               {"file": "/abs/b.csv", "text": ""}]
+    req = {"cmd": "load", "name": "theatre.json", "inventory": "{}", "members": members}
+    r = call(CTL_SOCK, req)
+    check(r == {"ok": True, "name": "theatre.json", "inventory": "{}", "members": members}, "load members: %s" % r)
+    r = call(CTL_SOCK, {"cmd": "load", "name": "a.json", "inventory": "{}"})
+    check(r == {"ok": True, "name": "a.json", "inventory": "{}"}, "load without members: %s" % r)
+    r = call(CTL_SOCK, {"cmd": "load", "name": "a.json", "inventory": "{}", "members": {"file": "x"}})
+    check(not r["ok"] and r["error"] == "bad_request" and "members" in r["message"], "load members object: %s" % r)
+
+
+SCENARIOS = {"presale": sc_presale, "keys": sc_keys, "pace_rate": sc_pace_rate, "pace_cap": sc_pace_cap, "auto": sc_auto, "room_status": sc_room_status,
              "pace_unissued": sc_pace_unissued,
              "room_old": sc_room_old,
              "nodata": sc_nodata, "expiry": sc_expiry, "release": sc_release, "restart": sc_restart, "unreachable": sc_unreachable,

@@ -4,6 +4,8 @@
  * writer, through the storage API, exactly as the dataplane is:
  *
  *   hello, status, events, sale, set, load   canned answers (t_events.h events)
+ *   load, set, presale   echo the request back (without cmd, with ok), so a
+ *                     test sees exactly what stampede-control forwarded
  *   expire {holds}    EXPIRE record for each live hold whose expiry passed
  *                     (`expired`), else `not_due` / `ended` / `not_found`
  *   release {holds}   operator RELEASE record (`released`), `ended`, `not_found`
@@ -452,7 +454,7 @@ static json_t *handle(const json_t *req)
 		if (q && json_is_integer(json_object_get(req, "admission_per_s")))
 			q->admission_per_s = json_integer_value(json_object_get(req, "admission_per_s"));
 	}
-	if (strcmp(cmd, "set") == 0 || strcmp(cmd, "load") == 0) {
+	if (strcmp(cmd, "set") == 0 || strcmp(cmd, "load") == 0 || strcmp(cmd, "presale") == 0) {
 		json_t *r = json_deep_copy(req);
 		json_object_del(r, "cmd");
 		json_object_set_new(r, "ok", json_true());

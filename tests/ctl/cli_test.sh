@@ -190,6 +190,136 @@ reply '{"load": {"ok": false, "error": "invalid", "message": "comiccon.json: $.e
 run load "$ex"
 want_rc "load invalid" 1
 
+# ---- load with member lists: each members_file read relative to the inventory, sent as written ----
+th=$src/docs/examples/theatre.json
+reply '{"load": {"ok": true, "events": [{"id": 909, "name": "Summer season: opening night", "action": "added"}]}}'
+run load "$th"
+want_rc "load theatre" 0
+python3 - "$log" "$th" "$src/docs/examples/members/patrons.csv" <<'PY' || bad "load theatre request" "not {cmd, name, inventory, members: [{file, text}]}"
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(reqs) == 1, reqs
+r = reqs[0]
+assert set(r) == {"cmd", "name", "inventory", "members"}, r.keys()
+assert r["name"] == "theatre.json" and r["inventory"] == open(sys.argv[2], encoding="utf-8").read()
+assert r["members"] == [{"file": "members/patrons.csv", "text": open(sys.argv[3], encoding="utf-8").read()}], r["members"]
+PY
+want_line "load theatre row" '^  909 +Summer season: opening night +added$'
+# Two events naming one list (relative, and absolute): each file read and sent once; bad lists send nothing.
+mk_inv() { # FILE MEMBERS_FILE_1 MEMBERS_FILE_2
+	python3 - "$@" <<'PY'
+import json, sys
+ev = lambda i, mf: {"id": i, "name": "E%d" % i, "tiers": [{"id": 1, "name": "T", "price": "1"}],
+	"general_admission": [{"id": 1, "name": "G", "capacity": 5, "tier": 1}],
+	"presale": [{"name": "P", "start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z", "members_file": mf},
+	            {"name": "Q", "start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z", "codes": ["GOLD"]}]}
+json.dump({"format": "stampede-inventory/1", "events": [ev(1, sys.argv[2]), ev(2, sys.argv[3])]}, open(sys.argv[1], "w"))
+PY
+}
+mkdir -p "$work/inv/lists"
+printf 'A1\nA2,3\n' >"$work/inv/lists/a.csv"
+printf 'B1\n' >"$work/abs.csv"
+mk_inv "$work/inv/two.json" lists/a.csv "$work/abs.csv"
+reply '{"load": {"ok": true, "events": []}}'
+run load "$work/inv/two.json"
+want_rc "load two lists" 0
+want_sent "load two lists request" "[{\"cmd\": \"load\", \"name\": \"two.json\", \"inventory\": $(python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$work/inv/two.json"), \"members\": [{\"file\": \"lists/a.csv\", \"text\": \"A1\\nA2,3\\n\"}, {\"file\": \"$work/abs.csv\", \"text\": \"B1\\n\"}]}]"
+mk_inv "$work/inv/gone.json" lists/nosuch.csv lists/a.csv
+run load "$work/inv/gone.json"
+want_rc "load missing member list" 1
+[ "$err" = "$work/inv/lists/nosuch.csv: cannot open: No such file or directory" ] || bad "load missing member list" "message"
+[ -z "$sent" ] || bad "load missing member list" "something was sent"
+printf 'A1\nGOLD\n' >"$work/inv/lists/gold.csv"
+mk_inv "$work/inv/gold.json" lists/gold.csv lists/a.csv
+run load "$work/inv/gold.json"
+want_rc "load list with a window's code" 1
+[ "$err" = 'lists/gold.csv:2: code "GOLD" of event 1 is already listed at $.events[0].presale[1].codes[0] (expected unique codes in an event, across its windows and member lists)' ] ||
+	bad "load list with a window's code" "message"
+[ -z "$sent" ] || bad "load list with a window's code" "something was sent"
+printf 'A1\nA 2\n' >"$work/inv/lists/space.csv"
+mk_inv "$work/inv/space.json" lists/a.csv lists/space.csv
+run load "$work/inv/space.json"
+want_rc "load bad member list" 1
+[ "$err" = "$work/inv/lists/space.csv:2: code \"A 2\" has a space or a character outside printable ASCII (expected a code of 1..32 printable ASCII characters without spaces or commas)" ] ||
+	bad "load bad member list" "message"
+[ -z "$sent" ] || bad "load bad member list" "something was sent"
+
+# ---- presale ----
+presale_reply='{"ok": true, "event": 909, "windows": [
+  {"index": 0, "name": "Patrons", "start_ms": 1771837200000, "end_ms": 1772442000000, "codes": 300, "uses": 366, "used": 12,
+   "code_uses": [{"code": "PATRON-0001-VTFH", "uses": 2, "used": 2}, {"code": "PATRON-0002-JSWM", "uses": 1, "used": 0}]},
+  {"index": 1, "name": "Friends priority booking", "start_ms": 1772442000000, "end_ms": 1773046800000, "codes": 4, "uses": 10121, "used": 9001,
+   "code_uses": [{"code": "FRIENDS-GOLD", "uses": 2000, "used": 2000}]}]}'
+reply "{\"presale\": $presale_reply}"
+run presale 909
+want_rc "presale" 0
+want_sent "presale request" '[{"cmd": "presale", "event": 909}]'
+want_out=$(printf '%s\n' \
+	'WINDOW                        START                 END                   CODES   USES  USED' \
+	'Patrons (0)                   2026-02-23T09:00:00Z  2026-03-02T09:00:00Z    300    366    12' \
+	'Friends priority booking (1)  2026-03-02T09:00:00Z  2026-03-09T09:00:00Z      4  10121  9001')
+[ "$out" = "$want_out" ] || bad "presale" "table"
+run presale 909 --codes
+want_rc "presale --codes" 0
+want_sent "presale --codes request" '[{"cmd": "presale", "event": 909, "codes": true}]'
+want_out=$(printf '%s\n' \
+	'WINDOW                        START                 END                   CODES   USES  USED' \
+	'Patrons (0)                   2026-02-23T09:00:00Z  2026-03-02T09:00:00Z    300    366    12' \
+	'Friends priority booking (1)  2026-03-02T09:00:00Z  2026-03-09T09:00:00Z      4  10121  9001' \
+	'' \
+	'WINDOW                        CODE              USES  USED' \
+	'Patrons (0)                   PATRON-0001-VTFH     2     2' \
+	'Patrons (0)                   PATRON-0002-JSWM     1     0' \
+	'Friends priority booking (1)  FRIENDS-GOLD      2000  2000')
+[ "$out" = "$want_out" ] || bad "presale --codes" "table"
+run --json presale 909 --codes
+want_rc "presale --json" 0
+py "presale --json" "assert o == {k: v for k, v in json.loads('''$presale_reply''').items() if k != 'ok'}, o"
+reply '{"presale": {"ok": true, "event": 909, "truncated": true, "windows": [{"index": 0, "name": "P", "start_ms": 0, "end_ms": 1000, "codes": 5000, "uses": 5000, "used": 0, "code_uses": [{"code": "A", "uses": 1, "used": 0}]}]}}'
+run presale 909 --codes
+want_rc "presale truncated" 0
+want_line "presale truncated" '^1 codes shown: the list was cut short by the dataplane$'
+reply '{"presale": {"ok": true, "event": 5, "windows": []}}'
+run presale 5
+want_rc "presale none" 0
+[ "$out" = "event 5: no presale windows" ] || bad "presale none" "output"
+reply '{"presale": {"ok": false, "error": "not_found", "message": "event 6 is not loaded"}}'
+run presale 6
+want_rc "presale not_found" 1
+[ "$err" = "stampedectl: not_found: event 6 is not loaded" ] || bad "presale not_found" "message"
+reply '{"presale": {"ok": false, "error": "unreachable", "message": "the dataplane socket /x does not answer"}}'
+run presale 6
+want_rc "presale unreachable" 3
+for garbage in '{"ok": true, "event": 909}' \
+	'{"ok": true, "event": 909, "windows": {}}' \
+	'{"ok": true, "event": 909, "windows": [{"index": 0, "name": "P", "start_ms": 0, "end_ms": 1, "codes": 1, "uses": "1", "used": 0}]}' \
+	'{"ok": true, "event": 909, "windows": [{"index": 0, "name": "P", "start_ms": 0, "end_ms": 1, "codes": -1, "uses": 1, "used": 0}]}' \
+	'{"ok": true, "event": 909, "windows": [{"index": 0, "name": "P", "start_ms": 0, "end_ms": 1, "codes": 1, "uses": 1, "used": 0}], "truncated": 1}' \
+	'{"$raw": "not json"}'; do
+	reply "{\"presale\": $garbage}"
+	run presale 909
+	want_rc "presale garbage $garbage" 4
+	[ -z "$out" ] || bad "presale garbage $garbage" "stdout not empty"
+done
+# --codes asked: each window must carry code_uses, each row code, uses, used.
+reply '{"presale": {"ok": true, "event": 909, "windows": [{"index": 0, "name": "P", "start_ms": 0, "end_ms": 1, "codes": 1, "uses": 1, "used": 0}]}}'
+run presale 909 --codes
+want_rc "presale --codes without code_uses" 4
+grep -qF "presale.windows[0].code_uses: expected an array" <<<"$err" || bad "presale --codes without code_uses" "message"
+reply '{"presale": {"ok": true, "event": 909, "windows": [{"index": 0, "name": "P", "start_ms": 0, "end_ms": 1, "codes": 1, "uses": 1, "used": 0, "code_uses": [{"code": 5, "uses": 1, "used": 0}]}]}}'
+run presale 909 --codes
+want_rc "presale --codes bad row" 4
+[ -z "$out" ] || bad "presale --codes bad row" "stdout not empty"
+run presale
+want_rc "presale without EVENT" 2
+run presale 0
+want_rc "presale EVENT 0" 2
+run presale 909 --codes=yes
+want_rc "presale --codes=VALUE" 2
+run presale 909 --limit 3
+want_rc "presale --limit" 2
+[ -z "$sent" ] || bad "presale usage errors" "something was sent"
+
 # ---- open, pause, close ----
 for c in open pause close; do
 	state=$c
@@ -587,7 +717,7 @@ want_rc "keys reload FILE" 2
 [ -z "$sent" ] || bad "keys reload FILE" "something was sent"
 
 # ---- help for every command, usage errors ----
-for c in status events validate load open pause close release-holds set export holds watch keys; do
+for c in status events validate load open pause close release-holds set export holds watch keys presale; do
 	for form in "$c --help" "help $c" "$c -h"; do
 		# shellcheck disable=SC2086
 		run $form

@@ -82,7 +82,7 @@ for want in "event 909: Summer season: opening night" \
 done
 grep -qE '^  +1  Stalls +1,2 +21 +636 +4 +0$' <<<"$out" || bad "theatre summary" "Stalls row"
 grep -qE '^  +2  Circle +1,2,3 +11 +504 +0 +4$' <<<"$out" || bad "theatre summary" "Circle row"
-grep -qE '^  Patrons .*2026-02-23T09:00:00Z +2026-03-02T09:00:00Z +member list members/patrons.csv$' <<<"$out" ||
+grep -qE '^  Patrons .*2026-02-23T09:00:00Z +2026-03-02T09:00:00Z +member list members/patrons.csv: 300 members, 366 uses$' <<<"$out" ||
 	bad "theatre summary" "Patrons presale row"
 grep -qE '^  Friends priority booking +2026-03-02T09:00:00Z +2026-03-09T09:00:00Z +4 codes, 10121 uses$' <<<"$out" ||
 	bad "theatre summary" "Friends presale row"
@@ -111,6 +111,53 @@ assert e["on_sale"] == "2026-11-07T17:00:00Z" and e["on_sale_ms"] == 17940708000
 assert e["tiers"] == [{"id": 1, "name": "4-day badge", "price_cents": 27600, "price": "276.00"}]
 assert e["waiting_room"]["enabled"] is True
 ' "$work/out" || bad "comiccon --json" "event settings"
+
+# Member lists: counted in the table and in --json; a list that cannot be read or is wrong is invalid input.
+run --json validate "$src/docs/examples/theatre.json"
+python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))["events"][0]["presale"]
+assert [(w["members_file"], w["members"], w["member_uses"], w["codes"], w["code_uses"]) for w in p] == [
+    ("members/patrons.csv", 300, 366, 0, 0), (None, 0, 0, 4, 10121)], p
+' "$work/out" || bad "theatre --json" "member counts"
+mkdir -p "$work/m"
+python3 - "$work/m/inv.json" <<'PY'
+import json, sys
+json.dump({"format": "stampede-inventory/1", "events": [{"id": 3, "name": "E", "tiers": [{"id": 1, "name": "T", "price": "1"}],
+    "general_admission": [{"id": 1, "name": "G", "capacity": 5, "tier": 1}],
+    "presale": [{"name": "P", "start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z", "members_file": "list.csv"}]}]},
+    open(sys.argv[1], "w"))
+PY
+run validate "$work/m/inv.json"
+want_rc "member list missing" 1
+[ "$err" = "$work/m/list.csv: cannot open: No such file or directory" ] || bad "member list missing" "message: $err"
+[ -z "$out" ] || bad "member list missing" "stdout not empty"
+run --json validate "$work/m/inv.json"
+want_rc "member list missing --json" 1
+python3 -c '
+import json, sys
+assert json.load(open(sys.argv[1])) == {"valid": False, "error": sys.argv[2] + ": cannot open: No such file or directory"}
+' "$work/out" "$work/m/list.csv" || bad "member list missing --json" "JSON error object"
+printf 'code,uses\nA,2\n' >"$work/m/list.csv"
+run validate "$work/m/inv.json"
+want_rc "member list header" 1
+[ "$err" = "$work/m/list.csv:1: uses \"uses\" is not a number (expected USES, an integer 1..1000000)" ] ||
+	bad "member list header" "message: $err"
+head -c $((4 * 1024 * 1024 + 1)) /dev/zero | tr '\0' '#' >"$work/m/list.csv"
+run validate "$work/m/inv.json"
+want_rc "member list too big" 1
+[ "$err" = "$work/m/list.csv: is larger than 4 MiB (expected a member list of at most 4 MiB)" ] ||
+	bad "member list too big" "message: $err"
+mkdir -p "$work/m/dir.csv"
+sed 's/list.csv/dir.csv/' "$work/m/inv.json" >"$work/m/inv2.json"
+run validate "$work/m/inv2.json"
+want_rc "member list is a directory" 1
+printf '# c\r\nA,2\r\nB\r\n' >"$work/m/list.csv"
+run validate "$work/m/inv.json"
+want_rc "member list ok" 0
+grep -qE '^  P +2026-01-01T00:00:00Z +2026-01-02T00:00:00Z +member list list.csv: 2 members, 3 uses$' <<<"$out" ||
+	bad "member list ok" "presale row"
+(cd "$work/m" && "$ctl" validate inv.json >/dev/null 2>&1) || bad "member list, inventory in the current directory" "not valid"
 
 # ---- bad files: exit 1, the exact error line (texts from tests/inventory/test_inventory.c) ----
 cd "$src/tests/inventory"

@@ -485,6 +485,9 @@ static const struct {
 	{"bad/code_duplicate.json",
 	 "bad/code_duplicate.json: $.events[0].presale[0].codes[2]: code \"GOLD\" is already listed at codes[0] "
 	 "(expected unique codes in a window)"},
+	{"bad/code_duplicate_event.json",
+	 "bad/code_duplicate_event.json: $.events[0].presale[1].codes[1]: code \"SILVER\" is already listed at "
+	 "$.events[0].presale[0].codes[1] (expected unique codes in an event, across its windows and member lists)"},
 	{"bad/waiting_room_enabled.json",
 	 "bad/waiting_room_enabled.json: $.events[0].waiting_room.enabled: is a string \"yes\" (expected true, "
 	 "false or \"auto\")"},

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every example inventory loads through stampedectl -> stampede-control ->
 # the dataplane; capacities match the offline validation; a bad file changes
-# nothing; loaded events survive a dataplane restart.
+# nothing; member lists go with the load (missing or wrong ones refuse it);
+# loaded events survive a dataplane restart.
 BUILD=$1
 . "$(dirname "$0")/lib.sh"
 
@@ -37,6 +38,48 @@ ctl load "$bad" 2>"$WORK/bad.err" || rc=$?
 grep -q "overlapping_seats.json: \$.events" "$WORK/bad.err" || fail "bad file: no exact error: $(cat "$WORK/bad.err")"
 [ "$(jget "$(ctl --json events)" 'len(j["events"])')" = "$n_before" ] || fail "bad file changed the events"
 
+# Member lists reach the dataplane only with the load: a raw load (the theatre under a new id) without them,
+# with a wrong one, or with a malformed members field is refused, and nothing changes.
+raw_load() { # MEMBERS_JSON: print the control process's reply to load of theatre.json as event 990
+	python3 - "$CTL_SOCK" "$SRC/docs/examples/theatre.json" "$1" <<'PY'
+import json, socket, struct, sys
+inv = json.load(open(sys.argv[2]))
+inv["events"][0]["id"] = 990
+req = {"cmd": "load", "name": "raw.json", "inventory": json.dumps(inv)}
+members = json.loads(sys.argv[3])
+if members is not None:
+    req["members"] = members
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+body = json.dumps(req).encode()
+s.sendall(struct.pack("<I", len(body)) + body)
+def exact(n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        assert c, "closed"
+        b += c
+    return b
+print(exact(struct.unpack("<I", exact(4))[0]).decode())
+PY
+}
+r=$(raw_load null)
+[ "$(jget "$r" '(j["ok"], j.get("error"), "member list \"members/patrons.csv\" was not sent" in j.get("message", ""))')" = "(False, 'invalid', True)" ] ||
+	fail "load without its member list: $r"
+r=$(raw_load '[{"file": "members/patrons.csv", "text": "PATRON-1\nPATRON 2\n"}]')
+[ "$(jget "$r" '(j["ok"], j.get("error"), j.get("message", "").startswith("members/patrons.csv:2: code"))')" = "(False, 'invalid', True)" ] ||
+	fail "load with a wrong member list: $r"
+r=$(raw_load '[{"file": "members/patrons.csv"}]')
+[ "$(jget "$r" '(j["ok"], j.get("error"))')" = "(False, 'bad_request')" ] || fail "load with a members entry without text: $r"
+r=$(raw_load '[{"file": "members/patrons.csv", "text": "PATRON-1\nFRIENDS-GOLD,3\n"}]')
+[ "$(jget "$r" '(j["ok"], j.get("error"), "FRIENDS-GOLD" in j.get("message", ""))')" = "(False, 'invalid', True)" ] ||
+	fail "load with a member list repeating a window's code: $r"
+[ "$(jget "$(ctl --json events)" 'len(j["events"])')" = "$n_before" ] || fail "refused member lists changed the events"
+r=$(raw_load '[{"file": "members/patrons.csv", "text": "PATRON-1\nPATRON-2,3\n"}, {"file": "unused.csv", "text": "X"}]')
+[ "$(jget "$r" '(j["ok"], [e["action"] for e in j["events"]])')" = "(True, ['added'])" ] || fail "raw load with a good member list: $r"
+n_before=$((n_before + 1))
+want_cap[990]=${want_cap[909]}
+
 # Restart the dataplane: every event is still there (recovered from LMDB);
 # stampede-control reconnects by itself.
 stop_dp
@@ -44,4 +87,4 @@ start_dp
 for _ in $(seq 50); do ctl events >/dev/null 2>&1 && break; sleep 0.2; done
 [ "$(jget "$(ctl --json events)" 'len(j["events"])')" = "$n_before" ] || fail "events lost across a restart"
 check_caps
-echo "examples: ${#want_cap[@]} events loaded, capacities match, bad file refused, restart kept them"
+echo "examples: ${#want_cap[@]} events loaded, capacities match, bad file and bad member lists refused, restart kept them"
