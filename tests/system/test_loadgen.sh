@@ -8,7 +8,7 @@
 # holds exactly the acknowledged orders.
 BUILD=$1
 . "$(dirname "$0")/lib.sh"
-LG_EXE="$BUILD/tools/loadgen/stampede-loadgen"
+LG_EXE="${STAMPEDE_LOADGEN:-$BUILD/tools/loadgen/stampede-loadgen}" # another build's (e.g. ASan) if set
 
 printf '# system test key\n7 %s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$WORK/keys"
 chmod 600 "$WORK/keys"

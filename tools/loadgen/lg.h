@@ -26,6 +26,8 @@
 #define LG_MSG_MAX 192u            /* one encoded request: 24 + 12 + 16*4 + 64 = 164 bytes at most */
 #define LG_CODES_MAX 4096u         /* presale codes the theatre scenario spreads over its buyers */
 #define LG_SECONDS_MAX 86400u      /* --seconds cap; also the per-second series length */
+#define LG_CWND_START 64u        /* congestion window at the start (requests in flight) */
+#define LG_CWND_MIN 16u          /* and never below, after losses */
 #define LG_NONE UINT32_MAX
 
 /* ---- scenarios (lg_scenario.c) ---- */
@@ -187,6 +189,7 @@ struct lg_config {
 	uint32_t inflight;
 	double time_scale;
 	uint32_t seconds;      /* run cap */
+	uint32_t poll_ms;      /* --poll-ms: the poll interval as is (0: the scenario's, scaled) */
 	uint32_t timeout_ms;   /* first resend */
 	uint32_t timeout_max_ms;
 	uint32_t horizon_ms;   /* never resend a mutation later than this after its first send */
@@ -212,6 +215,8 @@ struct lg_stats {
 	uint64_t joins, polls, admitted, holds_ok, holds_taken, holds_sold_out, holds_limit, confirms_ok,
 		confirms_expired, closed, unavailable, bad_token, not_admitted, other_refusals;
 	uint64_t sold_acked, orders_acked, held, queued;
+	uint64_t window_cuts;
+	uint64_t timeouts[2]; /* resend timers that fired unanswered: [0] reads, [1] mutations */
 	uint64_t bought, sold_out, abandoned, failed, done;
 	uint64_t arrived;
 };
@@ -248,6 +253,8 @@ struct lg_run {
 	struct lg_hist hold_lat, confirm_lat, sec_lat;
 	struct lg_stats st;
 	struct lg_rto rto[2]; /* [0] reads and queue requests, [1] mutations */
+	double cwnd, ssthresh; /* congestion window: requests in flight at most */
+	uint64_t cwnd_cut_us;
 	struct lg_second *secs;
 	uint32_t n_secs;
 	uint64_t t0_us, now_us, now_ms, wall0_ms;
@@ -262,7 +269,10 @@ struct lg_run {
 /* ---- lg_req.c ---- */
 /* Allocate tables; 0 or -1 (message in err). */
 int lg_req_init(struct lg_run *r, char *err, size_t errlen);
-/* A free slot for buyer b, or LG_NONE when the table is full. */
+/* Whether a new request may start (a free slot, room in the congestion
+ * window). */
+int lg_req_can_start(const struct lg_run *r);
+/* A free slot for buyer b, or LG_NONE when the table or the window is full. */
 uint32_t lg_req_alloc(struct lg_run *r, uint32_t b);
 /* The slot's message is encoded (len set): queue it for its first send. */
 void lg_req_submit(struct lg_run *r, uint32_t slot);

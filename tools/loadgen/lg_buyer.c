@@ -26,6 +26,12 @@ static uint64_t scaled(const struct lg_run *r, uint32_t ms, uint32_t floor_ms)
 	return v < floor_ms ? floor_ms : (uint64_t)v;
 }
 
+/* The queue poll interval: --poll-ms as is, else the scenario's scaled. */
+static uint64_t poll_interval(const struct lg_run *r)
+{
+	return r->cfg->poll_ms ? r->cfg->poll_ms : scaled(r, r->cfg->sc.poll_ms, LG_POLL_MIN_MS);
+}
+
 /* Wall clock in ms since the Unix epoch (ledger times). */
 static uint64_t wall_ms(void)
 {
@@ -221,7 +227,7 @@ static void start(struct lg_run *r, uint32_t b, uint8_t op)
 /* Slots came free: start the buyers waiting for one, in order. */
 void lg_buyer_slot_free(struct lg_run *r)
 {
-	while (r->n_free && r->slot_wait_head != LG_NONE) {
+	while (lg_req_can_start(r) && r->slot_wait_head != LG_NONE) {
 		uint32_t b = r->slot_wait_head;
 		r->slot_wait_head = r->buyers[b].next_slot;
 		if (r->slot_wait_head == LG_NONE)
@@ -324,8 +330,7 @@ void lg_buyer_timer(struct lg_run *r, uint32_t b)
 static void queue_reply(struct lg_run *r, uint32_t b, const struct proto_reply *rep)
 {
 	struct lg_buyer *u = &r->buyers[b];
-	const struct lg_scenario *sc = &r->cfg->sc;
-	uint64_t poll = scaled(r, sc->poll_ms, LG_POLL_MIN_MS);
+	uint64_t poll = poll_interval(r);
 	switch (rep->head.status) {
 	case DP_S_OK:
 		break;
@@ -447,7 +452,7 @@ static void hold_reply(struct lg_run *r, uint32_t b, const struct proto_reply *r
 		return;
 	case DP_S_CLOSED:
 		r->st.closed++;
-		after(r, b, LG_B_THINK, scaled(r, sc->poll_ms, LG_POLL_MIN_MS));
+		after(r, b, LG_B_THINK, poll_interval(r));
 		return;
 	case DP_S_UNAVAILABLE:
 		r->st.unavailable++;
@@ -535,13 +540,12 @@ void lg_buyer_reply(struct lg_run *r, uint32_t b, uint32_t s, const struct proto
  * id (a confirm is idempotent for ever through its hold). */
 void lg_buyer_gave_up(struct lg_run *r, uint32_t b, uint32_t s, int unknown)
 {
-	const struct lg_scenario *sc = &r->cfg->sc;
 	(void)unknown;
 	if (r->stopping)
 		return;
 	switch (r->reqs[s].op) {
 	case PROTO_OP_QUEUE_JOIN:
-	case PROTO_OP_QUEUE_POLL: after(r, b, LG_B_REJOIN, scaled(r, sc->poll_ms, LG_POLL_MIN_MS)); break;
+	case PROTO_OP_QUEUE_POLL: after(r, b, LG_B_REJOIN, poll_interval(r)); break;
 	case PROTO_OP_CONFIRM:
 		r->buyers[b].flags &= (uint8_t)~LG_BF_ABANDON;
 		after(r, b, LG_B_PAY, r->cfg->timeout_ms);

@@ -61,6 +61,7 @@ static const char usage_text[] =
 	"  --concurrency N        closed loop: N buyers shop at once (1..320000)\n"
 	"  --time-scale X         multiply think, payment and poll times by X (0.0001..100, default 1)\n"
 	"  --seconds N            stop after N seconds (1..86400, default 600)\n"
+	"  --poll-ms N            queue poll interval in ms, as is (not scaled; 100..600000)\n"
 	"  --abandon F            fraction of buyers who let their hold expire (0..1)\n"
 	"  --quantity N           every buyer wants N tickets (1..16)\n"
 	"  --codes, --no-codes    QUEUE_JOIN with a presale code (theatre: on)\n"
@@ -123,7 +124,7 @@ static double opt_double(const char *name, const char *v, double lo, double hi)
 enum {
 	O_SCENARIO = 256, O_INVENTORY, O_EVENT, O_SERVER, O_PORT, O_SOCKETS, O_TRANSPORT, O_IP, O_SERVER_MAC,
 	O_PORT_ID, O_SRC_PORTS, O_BUYERS, O_ONCE, O_RATE, O_CONCURRENCY, O_TIME_SCALE, O_SECONDS, O_ABANDON,
-	O_QUANTITY, O_CODES, O_NO_CODES, O_INFLIGHT, O_TIMEOUT, O_TIMEOUT_MAX, O_HORIZON, O_ATTEMPTS,
+	O_QUANTITY, O_POLL, O_CODES, O_NO_CODES, O_INFLIGHT, O_TIMEOUT, O_TIMEOUT_MAX, O_HORIZON, O_ATTEMPTS,
 	O_CLIENT_BASE, O_SEED, O_CTL, O_CTL_SOCKET, O_LOAD, O_LEDGER, O_PLOT, O_PROGRESS, O_NO_PROGRESS, O_QUIET,
 };
 
@@ -137,7 +138,7 @@ static const struct option long_opts[] = {
 	{"once", no_argument, 0, O_ONCE}, {"rate", required_argument, 0, O_RATE},
 	{"concurrency", required_argument, 0, O_CONCURRENCY}, {"time-scale", required_argument, 0, O_TIME_SCALE},
 	{"seconds", required_argument, 0, O_SECONDS}, {"abandon", required_argument, 0, O_ABANDON},
-	{"quantity", required_argument, 0, O_QUANTITY}, {"codes", no_argument, 0, O_CODES},
+	{"quantity", required_argument, 0, O_QUANTITY}, {"poll-ms", required_argument, 0, O_POLL}, {"codes", no_argument, 0, O_CODES},
 	{"no-codes", no_argument, 0, O_NO_CODES}, {"inflight", required_argument, 0, O_INFLIGHT},
 	{"timeout-ms", required_argument, 0, O_TIMEOUT}, {"timeout-max-ms", required_argument, 0, O_TIMEOUT_MAX},
 	{"horizon-ms", required_argument, 0, O_HORIZON}, {"attempts", required_argument, 0, O_ATTEMPTS},
@@ -186,6 +187,7 @@ static void parse(int argc, char **argv, struct lg_config *cfg, struct dpdk_args
 		case O_SECONDS: cfg->seconds = (uint32_t)opt_u64("seconds", optarg, 1, LG_SECONDS_MAX); break;
 		case O_ABANDON: abandon = opt_double("abandon", optarg, 0, 1); break;
 		case O_QUANTITY: cfg->qty_fixed = (int)opt_u64("quantity", optarg, 1, LG_QTY_MAX); break;
+		case O_POLL: cfg->poll_ms = (uint32_t)opt_u64("poll-ms", optarg, 100, 600000); break;
 		case O_CODES: codes = 1; break;
 		case O_NO_CODES: codes = 0; break;
 		case O_INFLIGHT: cfg->inflight = (uint32_t)opt_u64("inflight", optarg, 1, LG_INFLIGHT_MAX); break;
@@ -376,6 +378,11 @@ int main(int argc, char **argv)
 	double dur = lg_run_go(&run, &stop_flag);
 	int rc = EXIT_OK;
 	struct lg_verify_result v, *vp = NULL;
+	if (run.st.requests && !run.st.replies) {
+		fprintf(stderr, "stampede-loadgen: no answer from %s:%u (%s transport) to %" PRIu64 " requests\n",
+			cfg.server, cfg.port, tr->name, run.st.requests);
+		rc = EXIT_RUN;
+	}
 	if (cfg.ctl) {
 		if (verify(&run, &v) == 0) {
 			vp = &v;

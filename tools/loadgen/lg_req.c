@@ -32,15 +32,25 @@ int lg_req_init(struct lg_run *r, char *err, size_t errlen)
 		r->reqs[i].buyer = LG_NONE;
 	}
 	r->n_free = r->n_reqs;
+	r->cwnd = LG_CWND_START < r->n_reqs ? LG_CWND_START : r->n_reqs;
+	r->ssthresh = r->n_reqs;
 	r->ring_head = r->ring_n = 0;
 	r->out_n = 0;
 	return 0;
 }
 
-/* A free slot for buyer b, or LG_NONE when every slot is in flight. */
+/* Whether a new request may start: a free slot, and fewer requests in
+ * flight than the congestion window. */
+int lg_req_can_start(const struct lg_run *r)
+{
+	return r->n_free && (double)(r->n_reqs - r->n_free) < r->cwnd;
+}
+
+/* A free slot for buyer b, or LG_NONE when the table is full or the
+ * congestion window is. */
 uint32_t lg_req_alloc(struct lg_run *r, uint32_t b)
 {
-	if (!r->n_free)
+	if (!lg_req_can_start(r))
 		return LG_NONE;
 	uint32_t s = r->free_reqs[--r->n_free];
 	struct lg_req *q = &r->reqs[s];
@@ -191,6 +201,32 @@ void lg_req_flush(struct lg_run *r)
 	send_out(r);
 }
 
+/* An answer came: the congestion window opens, by one per answer below
+ * ssthresh (slow start), by one per window of answers above. */
+static void window_grow(struct lg_run *r)
+{
+	double max = r->n_reqs;
+	r->cwnd += r->cwnd < r->ssthresh ? 1.0 : 1.0 / r->cwnd;
+	if (r->cwnd > max)
+		r->cwnd = max;
+}
+
+/* A send went unanswered: halve the window, at most once per round trip
+ * (the mutation class's smoothed one, at least 100 ms), never below
+ * LG_CWND_MIN. */
+static void window_cut(struct lg_run *r)
+{
+	uint64_t gap_us = r->rto[1].srtt_us > 100000 ? r->rto[1].srtt_us : 100000;
+	if (r->now_us - r->cwnd_cut_us < gap_us)
+		return;
+	r->cwnd_cut_us = r->now_us;
+	r->st.window_cuts++;
+	r->ssthresh = r->cwnd / 2;
+	if (r->ssthresh < LG_CWND_MIN)
+		r->ssthresh = LG_CWND_MIN;
+	r->cwnd = r->ssthresh;
+}
+
 /* The request's timer fired: busy's wait is over, or no answer came. */
 void lg_req_timer(struct lg_run *r, uint32_t s)
 {
@@ -202,6 +238,8 @@ void lg_req_timer(struct lg_run *r, uint32_t s)
 		return;
 	}
 	q->lost++;
+	r->st.timeouts[q->mutation]++;
+	window_cut(r);
 	const struct lg_config *c = r->cfg;
 	int give_up;
 	if (q->mutation)
@@ -245,6 +283,7 @@ static void dispatch(struct lg_run *r, const struct proto_reply *rep)
 	}
 	struct lg_req *q = &r->reqs[s];
 	r->st.replies++;
+	window_grow(r);
 	if (rep->head.status == DP_S_BUSY) {
 		r->st.busy++;
 		if (q->outstanding <= 1)

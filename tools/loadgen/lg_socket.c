@@ -153,9 +153,13 @@ struct lg_transport *lg_socket_open(const char *server, uint16_t port, unsigned 
 			goto fail;
 		}
 		s->fd[s->n++] = fd;
+		/* Large buffers: past net.core.[rw]mem_max when allowed (root),
+		 * else as large as the limit lets. */
 		int sz = LG_SOCK_BUF_BYTES;
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+			(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 			snprintf(err, errlen, "connect %s:%u: %s", server, port, strerror(errno));
 			goto fail;
