@@ -215,6 +215,7 @@ struct lg_stats {
 	uint64_t joins, polls, admitted, holds_ok, holds_taken, holds_sold_out, holds_limit, confirms_ok,
 		confirms_expired, closed, unavailable, bad_token, not_admitted, other_refusals;
 	uint64_t sold_acked, orders_acked, held, queued;
+	uint64_t held_abandoned; /* of held: in abandoned holds, until their expiry */
 	uint64_t window_cuts;
 	uint64_t timeouts[2]; /* resend timers that fired unanswered: [0] reads, [1] mutations */
 	uint64_t bought, sold_out, abandoned, failed, done;

@@ -312,6 +312,7 @@ void lg_buyer_timer(struct lg_run *r, uint32_t b)
 	case LG_B_PAY:
 		if (u->flags & LG_BF_ABANDON) {
 			finish(r, b, LG_R_ABANDONED);
+			r->st.held_abandoned += u->held_n;
 			/* held_n stays counted until the hold's expiry */
 			lg_wheel_arm(&r->wheel, b, u->expiry_ms);
 			return;
@@ -320,6 +321,7 @@ void lg_buyer_timer(struct lg_run *r, uint32_t b)
 		break;
 	case LG_B_DONE: /* an abandoned hold's expiry */
 		r->st.held -= u->held_n;
+		r->st.held_abandoned -= u->held_n;
 		u->held_n = 0;
 		break;
 	default: break;

@@ -109,7 +109,10 @@ double lg_run_go(struct lg_run *r, volatile int *stop)
 		r->now_us = lg_now_us();
 		r->now_ms = r->now_us / 1000u;
 		tick_seconds(r);
-		int finished = r->st.done >= r->n_buyers || (r->plan->capacity && r->st.sold_acked >= r->plan->capacity);
+		/* Finished: every buyer done, or nothing left to sell until
+		 * abandoned holds lapse (every sellable ticket sold or in one). */
+		int finished = r->st.done >= r->n_buyers ||
+			       (r->plan->capacity && r->st.sold_acked + r->st.held_abandoned >= r->plan->capacity);
 		if (!r->stopping && (finished || r->now_us >= cap_us || *stop)) {
 			r->stopping = 1;
 			drain_end_us = r->now_us + ((uint64_t)c->horizon_ms + c->timeout_max_ms + LG_DRAIN_EXTRA_MS) * 1000u;
