@@ -100,6 +100,17 @@ static void arrivals(struct lg_run *r)
 }
 
 /* See lg_run.h. */
+unsigned lg_run_step(struct lg_run *r)
+{
+	arrivals(r);
+	unsigned work = lg_wheel_run(&r->wheel, r->now_ms, fire, r);
+	lg_req_flush(r);
+	work += lg_req_poll(r);
+	lg_req_flush(r);
+	return work;
+}
+
+/* See lg_run.h. */
 double lg_run_go(struct lg_run *r, volatile int *stop)
 {
 	const struct lg_config *c = r->cfg;
@@ -119,11 +130,7 @@ double lg_run_go(struct lg_run *r, volatile int *stop)
 		}
 		if (r->stopping && (r->n_free == r->n_reqs || r->now_us >= drain_end_us || *stop > 1))
 			break;
-		arrivals(r);
-		unsigned work = lg_wheel_run(&r->wheel, r->now_ms, fire, r);
-		lg_req_flush(r);
-		work += lg_req_poll(r);
-		lg_req_flush(r);
+		unsigned work = lg_run_step(r);
 		if (!work && !r->ring_n) {
 			uint64_t ms = lg_wheel_next_ms(&r->wheel, LG_WAIT_MAX_US / 1000u);
 			r->tr->wait(r->tr, ms ? (unsigned)(ms * 1000u) : 200u);
