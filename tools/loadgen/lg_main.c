@@ -264,6 +264,10 @@ static struct lg_transport *open_transport(const struct lg_config *cfg, const st
 		return lg_socket_open(cfg->server, cfg->port, cfg->sockets_n, err, errlen);
 	}
 #ifdef LG_HAVE_DPDK
+	if (!dp->ip) {
+		snprintf(err, errlen, "--transport dpdk needs --ip (our IPv4 address)");
+		return NULL;
+	}
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		snprintf(err, errlen, "rte_eal_init failed (check the EAL arguments before \"--\")");
 		return NULL;
@@ -276,10 +280,6 @@ static struct lg_transport *open_transport(const struct lg_config *cfg, const st
 		.server_mac = dp->server_mac,
 		.src_ports_n = dp->src_ports ? dp->src_ports : 8,
 	};
-	if (!o.ip) {
-		snprintf(err, errlen, "--transport dpdk needs --ip (our IPv4 address)");
-		return NULL;
-	}
 	return lg_dpdk_open(&o, err, errlen);
 #else
 	(void)dp;
