@@ -67,6 +67,9 @@ static struct lg_transport fake = {"fake", fake_send, fake_recv, fake_wait, fake
 struct sent_msg {
 	uint8_t op;
 	uint64_t cid, rid;
+	uint8_t n;          /* holds: n */
+	uint32_t seats[16]; /* HOLD_SEATS: the seats */
+	uint64_t hold_id;   /* CONFIRM */
 };
 
 /* Decode every message sent since the last call into out; returns the
@@ -82,7 +85,14 @@ static unsigned take_sent(struct sent_msg *out, unsigned max, unsigned *dgrams)
 			int hdr_ok;
 			CHECK(proto_decode_msg(sent[i].data, sent[i].len, &off, &m, &hdr_ok) == PROTO_OK);
 			CHECK(k < max);
-			out[k++] = (struct sent_msg){m.hdr.opcode, m.hdr.client_id, m.hdr.request_id};
+			out[k] = (struct sent_msg){m.hdr.opcode, m.hdr.client_id, m.hdr.request_id, 0, {0}, 0};
+			if (m.hdr.opcode >= PROTO_OP_HOLD_SEATS && m.hdr.opcode <= PROTO_OP_HOLD_GA) {
+				out[k].n = m.u.hold.h.n;
+				memcpy(out[k].seats, m.u.hold.seats, sizeof(out[k].seats));
+			}
+			if (m.hdr.opcode == PROTO_OP_CONFIRM)
+				out[k].hold_id = m.u.confirm.hold_id;
+			k++;
 		}
 	}
 	n_sent = 0;
@@ -111,6 +121,22 @@ static void reply_queue(uint64_t cid, uint64_t rid, uint32_t event, uint8_t st)
 	inbox[n_inbox++].len = (uint16_t)b.len;
 }
 
+/* ... or a hold reply (status st) for op with items and alternatives. */
+static void reply_hold(uint8_t op, uint64_t cid, uint64_t rid, uint8_t st, uint64_t hold_id, uint64_t order_id,
+		       const uint32_t *items, uint8_t n_items, const uint32_t *alt, uint8_t n_alt)
+{
+	struct proto_buf b;
+	proto_buf_init(&b, inbox[n_inbox].data, LG_DGRAM_MAX);
+	long h = proto_begin_msg(&b, (uint8_t)(op | PROTO_OP_REPLY), 0, cid, rid);
+	struct proto_reply_head head = {.status = st};
+	struct proto_hold_reply hr = {.event_id = 909, .part_id = 1, .hold_id = hold_id, .order_id = order_id,
+				      .expiry_ms = UINT64_C(4000000000000), .n_items = n_items, .n_alt = n_alt};
+	CHECK(h >= 0 && proto_put(&b, &head, sizeof(head)) == 0 && proto_put(&b, &hr, sizeof(hr)) == 0);
+	CHECK(proto_put(&b, items, 4u * n_items) == 0 && proto_put(&b, alt, 4u * n_alt) == 0);
+	CHECK(proto_end_msg(&b, h) == 0);
+	inbox[n_inbox++].len = (uint16_t)b.len;
+}
+
 static struct lg_run run;
 
 /* Move the clock to t_ms after the start and take one loop turn. */
@@ -119,6 +145,66 @@ static void at(uint64_t t_ms)
 	run.now_us = run.t0_us + t_ms * 1000u;
 	run.now_ms = run.now_us / 1000u;
 	lg_run_step(&run);
+}
+
+/* Run turns until a request is sent (at most 200 ms on the test clock);
+ * its decoded message. */
+static struct sent_msg next_sent(uint64_t *t)
+{
+	struct sent_msg m[8];
+	unsigned dg, k = 0;
+	for (uint64_t end = *t + 200; k == 0 && *t < end; (*t)++) {
+		at(*t);
+		k = take_sent(m, 8, &dg);
+	}
+	CHECK(k == 1);
+	return m[0];
+}
+
+/* Named seats (theatre): taken -> the offered alternatives (a new request
+ * id), limit_reached -> one fewer, ok -> confirm of that hold -> the order
+ * acknowledged and recorded as answered. */
+static void test_refusals(const char *dir)
+{
+	char path[512], err[256];
+	struct lg_plan plan;
+	snprintf(path, sizeof(path), "%s/theatre.json", dir);
+	CHECK(lg_plan_load(&plan, path, 0, err, sizeof(err)) == 0);
+	struct lg_config cfg = {
+		.sc = *lg_scenario_find("theatre"), .inflight = 8, .time_scale = 0.001, .seconds = 60,
+		.timeout_ms = 250, .timeout_max_ms = 1000, .horizon_ms = 1800, .attempts_max = 10,
+		.exhausted_ms = 5000, .client_base = 7000, .seed = 3, .transport = "fake", .qty_fixed = 2,
+	};
+	cfg.sc.buyers = 1;
+	cfg.sc.codes = 0;
+	cfg.sc.abandon_permille = 0;
+	n_sent = n_inbox = 0;
+	CHECK(lg_run_init(&run, &cfg, &plan, &fake, err, sizeof(err)) == 0);
+	uint64_t t = 0;
+	struct sent_msg m = next_sent(&t);
+	CHECK(m.op == PROTO_OP_QUEUE_JOIN && m.cid == 7001 && m.rid == 1);
+	reply_queue(7001, 1, 909, PROTO_QS_NO_QUEUE);
+	m = next_sent(&t);
+	CHECK(m.op == PROTO_OP_HOLD_SEATS && m.rid == 2 && m.n == 2 && m.seats[1] == m.seats[0] + 1);
+	const uint32_t alt[2] = {100, 101};
+	reply_hold(PROTO_OP_HOLD_SEATS, 7001, 2, DP_S_TAKEN, 0, 0, NULL, 0, alt, 2);
+	m = next_sent(&t);
+	CHECK(m.op == PROTO_OP_HOLD_SEATS && m.rid == 3 && m.n == 2 && m.seats[0] == 100 && m.seats[1] == 101);
+	reply_status(PROTO_OP_HOLD_SEATS, 7001, 3, DP_S_LIMIT, 0); /* head only is accepted too */
+	m = next_sent(&t);
+	CHECK(m.op == PROTO_OP_HOLD_SEATS && m.rid == 4 && m.n == 1);
+	const uint32_t got[1] = {m.seats[0]};
+	reply_hold(PROTO_OP_HOLD_SEATS, 7001, 4, DP_S_OK, 0x77, 0, got, 1, NULL, 0);
+	m = next_sent(&t);
+	CHECK(m.op == PROTO_OP_CONFIRM && m.rid == 5 && m.hold_id == 0x77);
+	CHECK(run.st.held == 1 && run.st.holds_taken == 1 && run.st.holds_limit == 1);
+	reply_hold(PROTO_OP_CONFIRM, 7001, 5, DP_S_OK, 0x77, 0x99, got, 1, NULL, 0);
+	at(t);
+	CHECK(run.st.orders_acked == 1 && run.st.sold_acked == 1 && run.st.held == 0 && run.st.bought == 1);
+	CHECK(run.n_orders == 1 && run.orders[0].order_id == 0x99 && run.orders[0].hold_id == 0x77 &&
+	      run.orders[0].client_id == 7001 && run.orders[0].n_items == 1 && run.orders[0].items[0] == got[0]);
+	lg_run_free(&run);
+	lg_plan_free(&plan);
 }
 
 int main(int argc, char **argv)
@@ -214,6 +300,7 @@ int main(int argc, char **argv)
 	CHECK(new_ids > 0);
 	lg_run_free(&run);
 	lg_plan_free(&plan);
+	test_refusals(argv[1]);
 	printf("test_lg_req: ok\n");
 	return 0;
 }
