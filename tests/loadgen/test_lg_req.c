@@ -30,6 +30,7 @@
 static struct lg_dgram sent[SENT_MAX], inbox[SENT_MAX];
 static unsigned n_sent, n_inbox;
 
+/* Record the datagrams; take them all. */
 static unsigned fake_send(struct lg_transport *t, const struct lg_dgram *d, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
@@ -40,6 +41,7 @@ static unsigned fake_send(struct lg_transport *t, const struct lg_dgram *d, unsi
 	return n;
 }
 
+/* Hand out the queued replies, oldest first. */
 static unsigned fake_recv(struct lg_transport *t, struct lg_dgram *d, unsigned max)
 {
 	unsigned k = n_inbox < max ? n_inbox : max;
@@ -50,12 +52,14 @@ static unsigned fake_recv(struct lg_transport *t, struct lg_dgram *d, unsigned m
 	return k;
 }
 
+/* Nothing to wait for: the test moves the clock. */
 static void fake_wait(struct lg_transport *t, unsigned us)
 {
 	(void)t;
 	(void)us;
 }
 
+/* Nothing to release. */
 static void fake_close(struct lg_transport *t)
 {
 	(void)t;
@@ -207,6 +211,7 @@ static void test_refusals(const char *dir)
 	lg_plan_free(&plan);
 }
 
+/* Packing, resends, busy, strays and the horizon (comiccon), then refusals (theatre). */
 int main(int argc, char **argv)
 {
 	if (argc != 2) {

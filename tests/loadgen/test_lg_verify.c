@@ -57,6 +57,7 @@ static void seat_row(uint64_t order, uint64_t client, uint32_t event, uint32_t p
 				 blen > 1 ? "," : "", order, event, part, row, seat, client);
 }
 
+/* Close the JSON array. */
 static void arr_end(void)
 {
 	blen += (size_t)snprintf(buf + blen, sizeof(buf) - blen, "]");
@@ -257,6 +258,7 @@ static void test_wheel(void)
 	CHECK(w.armed == 0 && lg_wheel_next_ms(&w, 50) == 50);
 }
 
+/* Every check; the examples directory is the argument. */
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
