@@ -27,7 +27,7 @@
 #define LG_CODES_MAX 4096u         /* presale codes the theatre scenario spreads over its buyers */
 #define LG_SECONDS_MAX 86400u      /* --seconds cap; also the per-second series length */
 #define LG_CWND_START 64u        /* congestion window at the start (requests in flight) */
-#define LG_CWND_MIN 16u          /* and never below, after losses */
+#define LG_CWND_MIN 64u          /* and never below, after losses */
 #define LG_NONE UINT32_MAX
 
 /* ---- scenarios (lg_scenario.c) ---- */
@@ -195,6 +195,7 @@ struct lg_config {
 	uint32_t horizon_ms;   /* never resend a mutation later than this after its first send */
 	uint32_t attempts_max; /* reads and queue requests */
 	uint32_t exhausted_ms; /* a sold-out part is skipped this long */
+	double loss;           /* --loss: fraction of datagrams dropped each way (fault injection) */
 	uint64_t client_base;
 	uint64_t seed;
 	int qty_fixed;         /* --quantity: 0 = the scenario's distribution */
@@ -217,6 +218,7 @@ struct lg_stats {
 	uint64_t sold_acked, orders_acked, held, queued;
 	uint64_t held_abandoned; /* of held: in abandoned holds, until their expiry */
 	uint64_t window_cuts;
+	uint64_t loss_out, loss_in; /* datagrams dropped by --loss */
 	uint64_t timeouts[2]; /* resend timers that fired unanswered: [0] reads, [1] mutations */
 	uint64_t bought, sold_out, abandoned, failed, done;
 	uint64_t arrived;

@@ -65,6 +65,7 @@ static const char usage_text[] =
 	"  --abandon F            fraction of buyers who let their hold expire (0..1)\n"
 	"  --quantity N           every buyer wants N tickets (1..16)\n"
 	"  --codes, --no-codes    QUEUE_JOIN with a presale code (theatre: on)\n"
+	"  --loss F               drop this fraction of datagrams each way (fault injection; 0..0.5)\n"
 	"  --inflight N           requests in flight at most (1..262144, default 16384)\n"
 	"  --timeout-ms N         first resend after N ms (10..10000, default 250)\n"
 	"  --timeout-max-ms N     resend backoff cap (10..60000, default 1000)\n"
@@ -124,7 +125,7 @@ static double opt_double(const char *name, const char *v, double lo, double hi)
 enum {
 	O_SCENARIO = 256, O_INVENTORY, O_EVENT, O_SERVER, O_PORT, O_SOCKETS, O_TRANSPORT, O_IP, O_SERVER_MAC,
 	O_PORT_ID, O_SRC_PORTS, O_BUYERS, O_ONCE, O_RATE, O_CONCURRENCY, O_TIME_SCALE, O_SECONDS, O_ABANDON,
-	O_QUANTITY, O_POLL, O_CODES, O_NO_CODES, O_INFLIGHT, O_TIMEOUT, O_TIMEOUT_MAX, O_HORIZON, O_ATTEMPTS,
+	O_QUANTITY, O_POLL, O_LOSS, O_CODES, O_NO_CODES, O_INFLIGHT, O_TIMEOUT, O_TIMEOUT_MAX, O_HORIZON, O_ATTEMPTS,
 	O_CLIENT_BASE, O_SEED, O_CTL, O_CTL_SOCKET, O_LOAD, O_LEDGER, O_PLOT, O_PROGRESS, O_NO_PROGRESS, O_QUIET,
 };
 
@@ -138,7 +139,8 @@ static const struct option long_opts[] = {
 	{"once", no_argument, 0, O_ONCE}, {"rate", required_argument, 0, O_RATE},
 	{"concurrency", required_argument, 0, O_CONCURRENCY}, {"time-scale", required_argument, 0, O_TIME_SCALE},
 	{"seconds", required_argument, 0, O_SECONDS}, {"abandon", required_argument, 0, O_ABANDON},
-	{"quantity", required_argument, 0, O_QUANTITY}, {"poll-ms", required_argument, 0, O_POLL}, {"codes", no_argument, 0, O_CODES},
+	{"quantity", required_argument, 0, O_QUANTITY}, {"poll-ms", required_argument, 0, O_POLL},
+	{"loss", required_argument, 0, O_LOSS}, {"codes", no_argument, 0, O_CODES},
 	{"no-codes", no_argument, 0, O_NO_CODES}, {"inflight", required_argument, 0, O_INFLIGHT},
 	{"timeout-ms", required_argument, 0, O_TIMEOUT}, {"timeout-max-ms", required_argument, 0, O_TIMEOUT_MAX},
 	{"horizon-ms", required_argument, 0, O_HORIZON}, {"attempts", required_argument, 0, O_ATTEMPTS},
@@ -188,6 +190,7 @@ static void parse(int argc, char **argv, struct lg_config *cfg, struct dpdk_args
 		case O_ABANDON: abandon = opt_double("abandon", optarg, 0, 1); break;
 		case O_QUANTITY: cfg->qty_fixed = (int)opt_u64("quantity", optarg, 1, LG_QTY_MAX); break;
 		case O_POLL: cfg->poll_ms = (uint32_t)opt_u64("poll-ms", optarg, 100, 600000); break;
+		case O_LOSS: cfg->loss = opt_double("loss", optarg, 0, 0.5); break;
 		case O_CODES: codes = 1; break;
 		case O_NO_CODES: codes = 0; break;
 		case O_INFLIGHT: cfg->inflight = (uint32_t)opt_u64("inflight", optarg, 1, LG_INFLIGHT_MAX); break;

@@ -89,13 +89,13 @@ void lg_report_final(FILE *out, const struct lg_run *r, const struct lg_verify_r
 		",\"unavailable\":%" PRIu64 ",\"bad_token\":%" PRIu64 ",\"not_admitted\":%" PRIu64
 		",\"other_refusals\":%" PRIu64 ",\"stray_replies\":%" PRIu64 ",\"bad_replies\":%" PRIu64
 		",\"datagrams_out\":%" PRIu64 ",\"datagrams_in\":%" PRIu64 ",\"hold_max_us\":%" PRIu64
-		",\"confirm_p50_us\":%" PRIu64 ",\"window_cuts\":%" PRIu64 ",\"timeouts_read\":%" PRIu64 ",\"timeouts_mutation\":%" PRIu64 ",\"window_end\":%.0f,\"transport\":\"%s\",\"time_scale\":%g}\n",
+		",\"confirm_p50_us\":%" PRIu64 ",\"window_cuts\":%" PRIu64 ",\"timeouts_read\":%" PRIu64 ",\"timeouts_mutation\":%" PRIu64 ",\"window_end\":%.0f,\"loss_out\":%" PRIu64 ",\"loss_in\":%" PRIu64 ",\"transport\":\"%s\",\"time_scale\":%g}\n",
 		st->held, r->plan->withheld, st->arrived, st->bought, st->sold_out, st->abandoned, st->failed, r->active,
 		st->retransmits, st->busy, st->unknown_outcomes, st->timeouts_gave_up, st->joins, st->polls, st->admitted,
 		st->holds_ok, st->holds_taken, st->holds_sold_out, st->holds_limit, st->confirms_expired, st->closed,
 		st->unavailable, st->bad_token, st->not_admitted, st->other_refusals, st->stray_replies, st->bad_replies,
 		st->datagrams_out, st->datagrams_in, r->hold_lat.max_us, lg_hist_quantile(&r->confirm_lat, 0.50),
-		st->window_cuts, st->timeouts[0], st->timeouts[1], r->cwnd, r->tr ? r->tr->name : "none", r->cfg->time_scale);
+		st->window_cuts, st->timeouts[0], st->timeouts[1], r->cwnd, st->loss_out, st->loss_in, r->tr ? r->tr->name : "none", r->cfg->time_scale);
 	fflush(out);
 }
 

@@ -142,6 +142,18 @@ static void send_out(struct lg_run *r)
 	r->out_n -= took;
 }
 
+/* Datagram out[cur] is complete: keep it (the next one is cur + 1), or,
+ * with --loss, drop it as the network might (the next one reuses cur). */
+static unsigned seal(struct lg_run *r, unsigned cur)
+{
+	if (r->cfg->loss > 0 && (double)(lg_rand(&r->rng) >> 11) * 0x1p-53 < r->cfg->loss) {
+		r->st.loss_out++;
+		r->out[cur].len = 0;
+		return cur;
+	}
+	return cur + 1;
+}
+
 /* Pack the ring's requests into datagrams (up to PROTO_MSGS_MAX messages
  * and LG_DGRAM_MAX bytes each) and send them. Each packed request counts as
  * sent now: its resend timer is armed and its attempt counted. Packing stops
@@ -165,7 +177,7 @@ void lg_req_flush(struct lg_run *r)
 			continue;
 		}
 		if (r->out[cur].len + q->len > LG_DGRAM_MAX || msgs[cur] >= PROTO_MSGS_MAX) {
-			if (++cur == LG_BURST_MAX) {
+			if ((cur = seal(r, cur)) == LG_BURST_MAX) {
 				r->out_n = cur;
 				send_out(r);
 				if (r->out_n == LG_BURST_MAX)
@@ -196,7 +208,7 @@ void lg_req_flush(struct lg_run *r)
 		lg_wheel_arm(&r->wheel, r->n_buyers + s, r->now_ms + resend_ms(r, q->mutation, q->attempts));
 	}
 	if (cur < LG_BURST_MAX && r->out[cur].len)
-		cur++;
+		cur = seal(r, cur);
 	r->out_n = cur;
 	send_out(r);
 }
@@ -325,6 +337,10 @@ unsigned lg_req_poll(struct lg_run *r)
 		total += n;
 		r->st.datagrams_in += n;
 		for (unsigned i = 0; i < n; i++) {
+			if (r->cfg->loss > 0 && (double)(lg_rand(&r->rng) >> 11) * 0x1p-53 < r->cfg->loss) {
+				r->st.loss_in++; /* --loss: as if lost on the way back */
+				continue;
+			}
 			size_t off = 0;
 			while (off < in[i].len) {
 				struct proto_reply rep;
