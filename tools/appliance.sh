@@ -46,8 +46,10 @@ app_log_tail() {
 # then -9 after 5 s), kill whatever else runs in the namespace, delete it and
 # the temp dir. Safe to call twice.
 app_cleanup() {
-	[ -n "${CTL_PID:-}" ] && kill -KILL "$CTL_PID" 2>/dev/null
+	# disown first: the shell would report the jobs it reaps as "Killed".
+	[ -n "${CTL_PID:-}" ] && { disown "$CTL_PID" 2>/dev/null; kill -KILL "$CTL_PID" 2>/dev/null; }
 	if [ -n "${DP_PID:-}" ] && kill -0 "$DP_PID" 2>/dev/null; then
+		disown "$DP_PID" 2>/dev/null
 		kill -TERM "$DP_PID" 2>/dev/null || true
 		for _ in $(seq 50); do kill -0 "$DP_PID" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$DP_PID" 2>/dev/null || true
