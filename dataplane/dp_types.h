@@ -190,6 +190,7 @@ struct dp_sale_settings {
 	uint32_t purchase_window_ms;  /* access-token lifetime; 0 = DP_PURCHASE_WINDOW_MS_DEFAULT */
 	uint32_t threshold_rps;       /* auto: kept for stampede-control (`queue` reports it) */
 	const struct dp_presale_def *presale; /* NULL or no windows: no presale (copied at load) */
+	uint8_t presale_keep; /* reload: keep the loaded windows and codes (a member list was not sent) */
 };
 
 /* ---- waiting room (docs/waiting-room.md) ---- */

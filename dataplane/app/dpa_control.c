@@ -89,13 +89,17 @@ static json_t *storage_error(int rc, const char *what)
 
 /* ---- load ---- */
 
-/* The engine's form of event e's presale windows: codes and members alike
- * (a member is a code of its own). The codes live in *mem (free it). 0 or
- * -ENOMEM. */
-static int presale_def_of(const struct ctl_event *e, struct dp_presale_def *out, struct dp_presale_code **mem)
+/* e, out, mem: not NULL (dpa.h). */
+int dpa_presale_def_of(const struct ctl_event *e, struct dp_presale_def *out, struct dp_presale_code **mem,
+		       int *unattached)
 {
 	memset(out, 0, sizeof(*out));
 	*mem = NULL;
+	if (unattached) {
+		*unattached = 0;
+		for (uint32_t w = 0; w < e->extra.n_presales; w++)
+			*unattached |= e->extra.presales[w].members_file[0] && !e->extra.presales[w].members;
+	}
 	size_t n = 0;
 	const uint32_t nw = e->extra.n_presales < DP_PRESALE_WINDOWS_MAX ? e->extra.n_presales : DP_PRESALE_WINDOWS_MAX;
 	for (uint32_t w = 0; w < nw; w++)
@@ -155,7 +159,7 @@ static json_t *cmd_load(struct dpa_control *c, const json_t *req)
 			reply = ctl_wire_error("invalid", "%s: %s", name, msg);
 		struct dp_presale_def pdef;
 		struct dp_presale_code *pmem = NULL;
-		if (!reply && presale_def_of(&inv->events[i], &pdef, &pmem) != 0)
+		if (!reply && dpa_presale_def_of(&inv->events[i], &pdef, &pmem, NULL) != 0)
 			reply = ctl_wire_error("unavailable", "out of memory reading %s", name);
 		else if (!reply && dp_presale_def_check(&pdef, inv->events[i].def->id, msg, sizeof(msg)) != 0)
 			reply = ctl_wire_error("invalid", "%s: %s", name, msg);
@@ -179,7 +183,7 @@ static json_t *cmd_load(struct dpa_control *c, const json_t *req)
 						.threshold_rps = e->extra.waiting_room.threshold_rps};
 		struct dp_presale_def pdef;
 		struct dp_presale_code *pmem = NULL;
-		if (presale_def_of(e, &pdef, &pmem) != 0) {
+		if (dpa_presale_def_of(e, &pdef, &pmem, NULL) != 0) {
 			reply = ctl_wire_error("unavailable", "out of memory reading %s", name);
 			break;
 		}
