@@ -470,6 +470,27 @@ static void test_holds(void **state)
 	tok[40] ^= 1;
 	assert_int_equal(hold_check(f, &rq, 1, tok, &d), DP_S_BAD_TOKEN);
 	assert_int_equal(d, DP_D_TOKEN_FORGED);
+	{ /* another event's presale token; one signed by a key the dataplane does not have */
+		struct dp_keys *ks = keys_new();
+		struct dp_token_fields t = {.kind = DP_TOKEN_ACCESS, .flags = DP_TOKEN_PRESALE_FLAGS(0), .event_id = EV1 + 1,
+					    .client_id = 1, .time_ms = f->now + MIN_MS};
+		assert_int_equal(dp_token_mint(ks, &t, tok), 0);
+		dp_keys_free(ks);
+		assert_int_equal(hold_check(f, &rq, 1, tok, &d), DP_S_BAD_TOKEN);
+		assert_int_equal(d, DP_D_TOKEN_WRONG_EVENT);
+		ks = dp_keys_new();
+		uint8_t sec[DP_KEY_SIZE];
+		secret_of(9, sec);
+		assert_int_equal(dp_keys_add(ks, 9, sec), 0);
+		t.event_id = EV1;
+		assert_int_equal(dp_token_mint(ks, &t, tok), 0);
+		dp_keys_free(ks);
+		assert_int_equal(hold_check(f, &rq, 1, tok, &d), DP_S_BAD_TOKEN);
+		assert_int_equal(d, DP_D_TOKEN_UNKNOWN_KEY);
+		tok[3] = 0x04; /* a window index without the presale flag */
+		assert_int_equal(hold_check(f, &rq, 1, tok, &d), DP_S_BAD_TOKEN);
+		assert_int_equal(d, DP_D_TOKEN_MALFORMED);
+	}
 	mint(DP_TOKEN_ACCESS, DP_TOKEN_PRESALE_FLAGS(1), 1, f->now + MIN_MS, tok); /* "later": not open */
 	assert_int_equal(hold_check(f, &rq, 1, tok, &d), DP_S_CLOSED);
 	assert_int_equal(d, DP_D_CODE_WINDOW);
