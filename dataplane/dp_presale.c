@@ -65,10 +65,10 @@ int dp_presale_find(const struct dp_presale *ps, const uint8_t *code, unsigned l
 	}
 }
 
-/* Probe code i's slots for client_id; take a free one if take. The slot
- * (absolute) and 1 when it is the client's (found or taken, *took set when
- * taken now), or -1 when none is and none is free. */
-static int64_t probe(struct dp_presale *ps, uint32_t i, uint64_t client_id, int take, int *took)
+/* Probe code i's slots for client_id, taking the first free one. The slot
+ * (absolute) when it is the client's (found, or taken now: *took set), or -1
+ * when none is and none is free. */
+static int64_t probe(struct dp_presale *ps, uint32_t i, uint64_t client_id, int *took)
 {
 	const struct dp_presale_ent *c = &ps->codes[i];
 	const uint32_t n = c->n_slots;
@@ -80,7 +80,7 @@ static int64_t probe(struct dp_presale *ps, uint32_t i, uint64_t client_id, int 
 		for (;;) {
 			if (v == client_id)
 				return s;
-			if (v != 0 || !take)
+			if (v != 0)
 				break;
 			if (atomic_compare_exchange_strong_explicit(&ps->client[s], &v, client_id, memory_order_acq_rel,
 								    memory_order_acquire)) {
@@ -89,8 +89,6 @@ static int64_t probe(struct dp_presale *ps, uint32_t i, uint64_t client_id, int 
 			}
 			/* lost: v is the winner's id; look at it again */
 		}
-		if (v == 0 && !take)
-			return -1;
 	}
 	return -1;
 }
@@ -98,7 +96,7 @@ static int64_t probe(struct dp_presale *ps, uint32_t i, uint64_t client_id, int 
 enum dp_redeem dp_presale_redeem(struct dp_presale *ps, uint32_t i, uint64_t client_id)
 {
 	int took;
-	const int64_t s = probe(ps, i, client_id, 1, &took);
+	const int64_t s = probe(ps, i, client_id, &took);
 	if (s < 0)
 		return DP_REDEEM_USED_UP;
 	if (took) {
@@ -331,7 +329,7 @@ int dp_presale_build(const struct dp_presale_def *def, uint32_t event_id, struct
 	}
 	for (size_t j = 0; j < r.n; j++) {
 		int took;
-		const int64_t s = probe(ps, r.v[j].code, r.v[j].client_id, 1, &took);
+		const int64_t s = probe(ps, r.v[j].code, r.v[j].client_id, &took);
 		assert(s >= 0); /* the range has room for every kept redemption */
 		atomic_store(&ps->durable[s], 1);
 	}
