@@ -2,21 +2,29 @@
  * dp_presale.c - presale codes and their redemption slots (dp_presale.h,
  * docs/waiting-room.md "Presale windows").
  *
- * Slots: each code owns a range of slots, one per use. A client redeems by
- * probing its code's range from hash(client id) mod range, linearly: its own
- * slot means already redeemed; a free slot is taken by compare-and-swap (on
- * losing, the same slot is looked at again); back at the start means used
- * up. Slots are never freed while the table lives, so two workers redeeming
- * for the same client meet at the same first free slot and one of them
- * finds the other's id there: a client never holds two slots of one code.
- * Each slot taken is appended to `taken` (an index handed out by fetch_add;
- * every slot is taken at most once, so it never wraps), which the control
- * thread stores in order and then marks durable.
+ * Slots: each code owns a range of slots, two per use (so about half at most
+ * are ever taken and a probe meets a free slot within a few steps, even when
+ * the code is used up). A client redeems by probing its code's range from
+ * hash(seed, client id) mod range, linearly: its own slot means already
+ * redeemed (its state says pending, durable or refused); at a free slot (the
+ * client is in no later one) it gives up when the code's count has reached
+ * its limit (used up), else takes the slot by compare-and-swap (on losing,
+ * the same slot is looked at again: the winner may be this very client,
+ * redeeming on another worker) and only then counts itself (fetch_add): the
+ * first `limit` in that order are uses, a later one (a race at the last use)
+ * marks its slot refused, so exactly `limit` clients ever get a use. Slots
+ * are never freed while the table lives, so two workers redeeming for the
+ * same client meet at the same first free slot: a client never holds two
+ * slots of one code. Each use is appended to `taken` (an index handed out by
+ * fetch_add; at most the limits summed, so it never wraps), which the
+ * control thread stores in order, then marks durable.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/rand.h>
 
 #include "dataplane/dp_internal.h"
 #include "dataplane/dp_presale.h"
@@ -46,7 +54,7 @@ void dp_presale_free(struct dp_presale *ps)
 	free(ps->codes);
 	free(ps->hash);
 	free(ps->client);
-	free(ps->durable);
+	free(ps->state);
 	free(ps->taken);
 	free(ps);
 }
@@ -65,14 +73,15 @@ int dp_presale_find(const struct dp_presale *ps, const uint8_t *code, unsigned l
 	}
 }
 
-/* Probe code i's slots for client_id, taking the first free one. The slot
- * (absolute) when it is the client's (found, or taken now: *took set), or -1
- * when none is and none is free. */
+/* Probe code i's slots for client_id, taking the first free one unless the
+ * code's count has reached its limit. The slot (absolute) when it is the
+ * client's (found, or taken now: *took set), or -1 when it holds none and the
+ * code is used up. */
 static int64_t probe(struct dp_presale *ps, uint32_t i, uint64_t client_id, int *took)
 {
-	const struct dp_presale_ent *c = &ps->codes[i];
+	struct dp_presale_ent *c = &ps->codes[i];
 	const uint32_t n = c->n_slots;
-	const uint32_t start = (uint32_t)(dp_mix64(client_id) % n);
+	const uint32_t start = (uint32_t)(dp_mix64(client_id ^ ps->seed) % n);
 	*took = 0;
 	for (uint32_t k = 0; k < n; k++) {
 		const uint32_t s = c->slot0 + (start + k) % n;
@@ -82,6 +91,18 @@ static int64_t probe(struct dp_presale *ps, uint32_t i, uint64_t client_id, int 
 				return s;
 			if (v != 0)
 				break;
+			if (atomic_load_explicit(&c->n_taken, memory_order_acquire) >= c->limit) {
+				/* Used up, unless the slot was taken since it was read
+				 * (the count is read after, with acquire, so a take that
+				 * counted is seen): by this client on another worker
+				 * (found), or by another (this client may be further). */
+				v = atomic_load_explicit(&ps->client[s], memory_order_acquire);
+				if (v == 0)
+					return -1;
+				if (v == client_id)
+					return s;
+				break;
+			}
 			if (atomic_compare_exchange_strong_explicit(&ps->client[s], &v, client_id, memory_order_acq_rel,
 								    memory_order_acquire)) {
 				*took = 1;
@@ -90,7 +111,7 @@ static int64_t probe(struct dp_presale *ps, uint32_t i, uint64_t client_id, int 
 			/* lost: v is the winner's id; look at it again */
 		}
 	}
-	return -1;
+	return -1; /* every slot taken: only late racers at the last use are beyond the limit */
 }
 
 enum dp_redeem dp_presale_redeem(struct dp_presale *ps, uint32_t i, uint64_t client_id)
@@ -100,11 +121,23 @@ enum dp_redeem dp_presale_redeem(struct dp_presale *ps, uint32_t i, uint64_t cli
 	if (s < 0)
 		return DP_REDEEM_USED_UP;
 	if (took) {
+		struct dp_presale_ent *c = &ps->codes[i];
+		if (atomic_fetch_add_explicit(&c->n_taken, 1, memory_order_acq_rel) >= c->limit) {
+			atomic_store_explicit(&ps->state[s], DP_SLOT_REFUSED, memory_order_release);
+			return DP_REDEEM_USED_UP;
+		}
 		const uint32_t at = atomic_fetch_add_explicit(&ps->n_taken, 1, memory_order_relaxed);
 		atomic_store_explicit(&ps->taken[at], (uint32_t)s + 1, memory_order_release);
 		return DP_REDEEM_PENDING;
 	}
-	return atomic_load_explicit(&ps->durable[s], memory_order_acquire) ? DP_REDEEM_OK : DP_REDEEM_PENDING;
+	switch (atomic_load_explicit(&ps->state[s], memory_order_acquire)) {
+	case DP_SLOT_DURABLE:
+		return DP_REDEEM_OK;
+	case DP_SLOT_REFUSED:
+		return DP_REDEEM_USED_UP;
+	default:
+		return DP_REDEEM_PENDING; /* or not yet counted by the worker that took it */
+	}
 }
 
 uint32_t dp_presale_table_pending(const struct dp_presale *ps)
@@ -117,7 +150,7 @@ uint32_t dp_presale_used(const struct dp_presale *ps, uint32_t i)
 	const struct dp_presale_ent *c = &ps->codes[i];
 	uint32_t n = 0;
 	for (uint32_t k = 0; k < c->n_slots; k++)
-		n += atomic_load_explicit(&ps->durable[c->slot0 + k], memory_order_acquire) != 0;
+		n += atomic_load_explicit(&ps->state[c->slot0 + k], memory_order_acquire) == DP_SLOT_DURABLE;
 	return n;
 }
 
@@ -163,7 +196,7 @@ int dp_presale_flush_table(struct st_env *env, uint32_t event_id, struct dp_pres
 		return rc;
 	for (uint32_t k = 0; k < n; k++) {
 		const uint32_t s = atomic_load_explicit(&ps->taken[ps->flushed + k], memory_order_relaxed) - 1;
-		atomic_store_explicit(&ps->durable[s], 1, memory_order_release);
+		atomic_store_explicit(&ps->state[s], DP_SLOT_DURABLE, memory_order_release);
 	}
 	ps->flushed += n;
 	if (stored)
@@ -301,37 +334,44 @@ int dp_presale_build(const struct dp_presale_def *def, uint32_t event_id, struct
 	}
 	for (size_t j = 0; j < r.n; j++)
 		kept_per_code[r.v[j].code]++;
-	uint64_t slots = 0;
+	uint64_t limits = 0;
 	for (uint32_t i = 0; i < ps->n_codes; i++) {
 		struct dp_presale_ent *c = &ps->codes[i];
-		c->n_slots = c->uses > kept_per_code[i] ? c->uses : kept_per_code[i];
-		c->slot0 = (uint32_t)slots;
-		slots += c->n_slots;
+		c->limit = c->uses > kept_per_code[i] ? c->uses : kept_per_code[i];
+		c->n_slots = 2 * c->limit;
+		c->slot0 = (uint32_t)(2 * limits);
+		limits += c->limit;
 	}
 	free(kept_per_code);
-	if (slots > DP_PRESALE_SLOTS_MAX) {
+	if (limits > DP_PRESALE_SLOTS_MAX) {
 		if (err && errlen)
 			snprintf(err, errlen,
-				 "event %u: presale codes need %llu slots with the redemptions kept, more than "
+				 "event %u: presale codes need %llu uses with the redemptions kept, more than "
 				 "DP_PRESALE_SLOTS_MAX (%u)",
-				 event_id, (unsigned long long)slots, DP_PRESALE_SLOTS_MAX);
+				 event_id, (unsigned long long)limits, DP_PRESALE_SLOTS_MAX);
 		rc = -EINVAL;
 		goto fail;
 	}
-	ps->n_slots = (uint32_t)slots;
+	ps->n_limit = (uint32_t)limits;
+	ps->n_slots = (uint32_t)(2 * limits);
+	if (RAND_bytes((unsigned char *)&ps->seed, sizeof(ps->seed)) != 1) {
+		rc = -EIO;
+		goto fail;
+	}
 	const size_t ns = ps->n_slots ? ps->n_slots : 1;
 	ps->client = dp_alloc_zeroed(ns * sizeof(*ps->client));
-	ps->durable = dp_alloc_zeroed(ns * sizeof(*ps->durable));
-	ps->taken = dp_alloc_zeroed(ns * sizeof(*ps->taken));
-	if (!ps->client || !ps->durable || !ps->taken) {
+	ps->state = dp_alloc_zeroed(ns * sizeof(*ps->state));
+	ps->taken = dp_alloc_zeroed((ps->n_limit ? ps->n_limit : 1) * sizeof(*ps->taken));
+	if (!ps->client || !ps->state || !ps->taken) {
 		rc = -ENOMEM;
 		goto fail;
 	}
 	for (size_t j = 0; j < r.n; j++) {
 		int took;
 		const int64_t s = probe(ps, r.v[j].code, r.v[j].client_id, &took);
-		assert(s >= 0); /* the range has room for every kept redemption */
-		atomic_store(&ps->durable[s], 1);
+		assert(s >= 0 && took); /* the limit has room for every kept redemption */
+		atomic_fetch_add(&ps->codes[r.v[j].code].n_taken, 1);
+		atomic_store(&ps->state[s], DP_SLOT_DURABLE);
 	}
 	free(r.v);
 	*out = ps;

@@ -20,14 +20,17 @@
 #include "dataplane/dp_types.h"
 #include "storage/st.h"
 
-/* One code: its window and its slot range [slot0, slot0 + n_slots). */
+/* One code: its window, its limit and its slot range [slot0, slot0 + n_slots),
+ * twice the limit: a probe meets a free slot within a few steps. */
 struct dp_presale_ent {
 	char code[DP_PRESALE_CODE_MAX]; /* code_len bytes, not NUL-terminated */
 	uint8_t code_len;
 	uint8_t window;
 	uint32_t uses;    /* the limit loaded */
-	uint32_t n_slots; /* max(uses, redemptions kept from before) */
+	uint32_t limit;   /* max(uses, redemptions kept from before) */
+	uint32_t n_slots; /* 2 * limit */
 	uint32_t slot0;
+	_Atomic uint32_t n_taken; /* slots taken (fetch_add after the slot's CAS); the first `limit` are uses */
 };
 
 struct dp_presale_win {
@@ -46,13 +49,19 @@ struct dp_presale {
 	struct dp_presale_ent *codes; /* slot0 ascending */
 	uint32_t hash_mask;
 	uint32_t *hash; /* code index + 1; 0 = empty */
-	uint32_t n_slots;
+	uint64_t seed;   /* keys the probe start: client ids cannot be chosen to pile up */
+	uint32_t n_slots;  /* every code's n_slots */
+	uint32_t n_limit;  /* every code's limit: the redemptions there can ever be */
 	_Atomic uint64_t *client;   /* n_slots: the client id that took the slot, 0 = free */
-	_Atomic uint8_t *durable;   /* n_slots: 1 once stored */
-	_Atomic uint32_t *taken;    /* n_slots: slots taken, in order (slot + 1; 0 while written) */
+	_Atomic uint8_t *state;     /* n_slots: enum dp_slot_state of a taken slot */
+	_Atomic uint32_t *taken;    /* n_limit: slots taken, in order (slot + 1; 0 while written) */
 	_Atomic uint32_t n_taken;   /* entries of taken handed out (workers: fetch_add) */
 	uint32_t flushed;           /* control thread: entries of taken stored */
 };
+
+/* A taken slot: its use waits to be stored, is stored, or was refused (the
+ * client took the slot as the limit was reached by others: used up for good). */
+enum dp_slot_state { DP_SLOT_PENDING = 0, DP_SLOT_DURABLE = 1, DP_SLOT_REFUSED = 2 };
 
 /* Redemption results (dp_presale_redeem). */
 enum dp_redeem { DP_REDEEM_OK = 0, DP_REDEEM_PENDING = 1, DP_REDEEM_USED_UP = 2 };

@@ -3,12 +3,13 @@
  * codes on one core, ns per call, on a table of 100,000 member codes (one use
  * each) and one code of 500,000 uses: looking a code up (known, unknown),
  * redeeming a code the client already holds (the lookup and the probe that
- * finds its slot: every retry and refresh), and a new redemption (the
- * compare-and-swap and the append to the slots-taken log). Each is timed
+ * finds its slot: every retry and refresh), a new redemption (the
+ * compare-and-swap and the append to the slots-taken log), and a new client
+ * on a code whose 100,000 uses are all taken (used up). Each is timed
  * over --calls calls (new redemptions: at most the code's uses), --runs
  * times; the median run is reported. Prints one JSON line last:
  *   {"bench":"presale","find_ns":X,"find_unknown_ns":X,"redeem_held_ns":X,
- *    "redeem_new_ns":X,"codes":N,"calls":N,"runs":R}
+ *    "redeem_new_ns":X,"redeem_used_up_ns":X,"codes":N,"calls":N,"runs":R}
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 
 #define BENCH_MEMBERS 100000u
 #define BENCH_BIG_USES 500000u
+#define BENCH_FULL_USES 100000u
 #define BENCH_RUNS_MAX 99
 #define BENCH_CALLS_MAX 100000000u
 
@@ -104,7 +106,7 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	struct dp_presale_code *codes = calloc(BENCH_MEMBERS + 1, sizeof(*codes));
+	struct dp_presale_code *codes = calloc(BENCH_MEMBERS + 2, sizeof(*codes));
 	if (!codes)
 		return 1;
 	for (unsigned i = 0; i < BENCH_MEMBERS; i++) {
@@ -114,11 +116,13 @@ int main(int argc, char **argv)
 	}
 	snprintf(codes[BENCH_MEMBERS].code, sizeof(codes[0].code), "BIG");
 	codes[BENCH_MEMBERS].uses = BENCH_BIG_USES;
+	snprintf(codes[BENCH_MEMBERS + 1].code, sizeof(codes[0].code), "FULL");
+	codes[BENCH_MEMBERS + 1].uses = BENCH_FULL_USES;
 	struct dp_presale_def def = {.n_windows = 1};
 	snprintf(def.windows[0].name, DP_NAME_MAX, "bench");
 	def.windows[0].start_ms = 1;
 	def.windows[0].end_ms = 2;
-	def.windows[0].n_codes = BENCH_MEMBERS + 1;
+	def.windows[0].n_codes = BENCH_MEMBERS + 2;
 	def.windows[0].codes = codes;
 	struct dp_presale *ps;
 	char err[256];
@@ -128,12 +132,19 @@ int main(int argc, char **argv)
 	}
 	free(codes);
 	const uint32_t big = (uint32_t)dp_presale_find(ps, (const uint8_t *)"BIG", 3);
+	const uint32_t full = (uint32_t)dp_presale_find(ps, (const uint8_t *)"FULL", 4);
+	for (uint64_t c = 1; c <= BENCH_FULL_USES; c++)
+		if (dp_presale_redeem(ps, full, c) != DP_REDEEM_PENDING) {
+			fprintf(stderr, "bench presale: filling FULL failed\n");
+			return 1;
+		}
 	unsigned new_calls = calls;
 	if ((uint64_t)new_calls * runs > BENCH_BIG_USES)
 		new_calls = BENCH_BIG_USES / runs;
-	double f[BENCH_RUNS_MAX], u[BENCH_RUNS_MAX], h[BENCH_RUNS_MAX], n[BENCH_RUNS_MAX];
+	double f[BENCH_RUNS_MAX], u[BENCH_RUNS_MAX], h[BENCH_RUNS_MAX], n[BENCH_RUNS_MAX], x[BENCH_RUNS_MAX];
 	for (unsigned r = 0; r < runs; r++) {
 		n[r] = time_redeem(ps, big, 1 + (uint64_t)r * new_calls, new_calls, "BIG"); /* fresh clients */
+		x[r] = time_redeem(ps, full, 1000000000ull + (uint64_t)r * calls, calls, "FULL"); /* used up */
 		f[r] = time_find(ps, calls, 0);
 		u[r] = time_find(ps, calls, 1);
 		/* clients that hold a slot already, cycled */
@@ -149,9 +160,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench presale: a held client was not found\n");
 		return 1;
 	}
+	if (dp_presale_redeem(ps, full, 1000000000ull - 1) != DP_REDEEM_USED_UP) {
+		fprintf(stderr, "bench presale: FULL is not used up\n");
+		return 1;
+	}
 	printf("{\"bench\":\"presale\",\"find_ns\":%.1f,\"find_unknown_ns\":%.1f,\"redeem_held_ns\":%.1f,"
-	       "\"redeem_new_ns\":%.1f,\"codes\":%u,\"calls\":%u,\"runs\":%u}\n",
-	       median(f, runs), median(u, runs), median(h, runs), median(n, runs), BENCH_MEMBERS + 1, calls, runs);
+	       "\"redeem_new_ns\":%.1f,\"redeem_used_up_ns\":%.1f,\"codes\":%u,\"calls\":%u,\"runs\":%u}\n",
+	       median(f, runs), median(u, runs), median(h, runs), median(n, runs), median(x, runs), BENCH_MEMBERS + 2,
+	       calls, runs);
 	dp_presale_free(ps);
 	return sink == 0xdeadbeef ? 3 : 0;
 }

@@ -279,6 +279,7 @@ struct racer {
 	struct fx *f;
 	pthread_barrier_t *go;
 	unsigned long bad;
+	int bad_status, bad_detail; /* the first unexpected answer */
 };
 static const char *const race_code[RACE_CODES] = {"B0", "B1", "B2", "B3", "B4", "B5", "B6", "B7"};
 
@@ -291,8 +292,39 @@ static void *race_main(void *arg)
 		for (uint64_t c = 1; c <= RACE_CLIENTS; c++) { /* both threads in the same order */
 			struct dp_queue_answer a;
 			int rc = dp_queue_join_code(r->f->eng, EV1, c, (const uint8_t *)race_code[k], 2, r->f->now, &a);
-			r->bad += !(rc == DP_S_BUSY && a.detail == DP_D_CODE_PENDING);
+			if (!(rc == DP_S_BUSY && a.detail == DP_D_CODE_PENDING) && r->bad++ == 0) {
+				r->bad_status = rc;
+				r->bad_detail = a.detail;
+			}
 		}
+	}
+	urcu_qsbr_unregister_thread();
+	return NULL;
+}
+
+/* Distinct clients racing for the last uses: exactly `uses` of them get one. */
+#define EDGE_USES 1000u
+struct edger {
+	struct fx *f;
+	pthread_barrier_t *go;
+	uint64_t first; /* clients first .. first + 2 * EDGE_USES - 1 */
+	unsigned long pending, used_up, other;
+};
+
+static void *edge_main(void *arg)
+{
+	struct edger *r = arg;
+	urcu_qsbr_register_thread();
+	pthread_barrier_wait(r->go);
+	for (uint64_t c = r->first; c < r->first + 2 * EDGE_USES; c++) {
+		struct dp_queue_answer a;
+		int rc = dp_queue_join_code(r->f->eng, EV1, c, (const uint8_t *)"EDGE", 4, r->f->now, &a);
+		if (rc == DP_S_BUSY && a.detail == DP_D_CODE_PENDING)
+			r->pending++;
+		else if (rc == DP_S_LIMIT && a.detail == DP_D_CODE_USED_UP)
+			r->used_up++;
+		else
+			r->other++;
 	}
 	urcu_qsbr_unregister_thread();
 	return NULL;
@@ -302,23 +334,25 @@ static void test_race(void **state)
 {
 	struct fx *f = *state;
 	fx_open(f, 2, true);
-	struct dp_presale_code big[RACE_CODES];
+	struct dp_presale_code big[RACE_CODES + 1];
 	for (unsigned k = 0; k < RACE_CODES; k++) {
 		snprintf(big[k].code, sizeof(big[k].code), "%s", race_code[k]);
 		big[k].uses = RACE_CLIENTS;
 	}
+	snprintf(big[RACE_CODES].code, sizeof(big[0].code), "EDGE");
+	big[RACE_CODES].uses = EDGE_USES;
 	struct dp_presale_def def = {.n_windows = 1};
 	snprintf(def.windows[0].name, DP_NAME_MAX, "race");
 	def.windows[0].start_ms = f->now - MIN_MS;
 	def.windows[0].end_ms = f->now + MIN_MS;
-	def.windows[0].n_codes = RACE_CODES;
+	def.windows[0].n_codes = RACE_CODES + 1;
 	def.windows[0].codes = big;
 	char err[256];
 	assert_int_equal(load_ps(f, &def, DP_WR_OFF, f->now + 60 * MIN_MS, NULL, err, sizeof(err)), 0);
 	dp_engine_keys_set(f->eng, keys_new());
 	pthread_barrier_t go;
 	assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
-	struct racer r[2] = {{f, &go, 0}, {f, &go, 0}};
+	struct racer r[2] = {{f, &go, 0, 0, 0}, {f, &go, 0, 0, 0}};
 	pthread_t t[2];
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, race_main, &r[i]), 0);
@@ -326,7 +360,10 @@ static void test_race(void **state)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
 	pthread_barrier_destroy(&go);
 	/* every answer was code_pending (none used up): one slot per client */
-	assert_int_equal(r[0].bad + r[1].bad, 0);
+	for (int i = 0; i < 2; i++)
+		if (r[i].bad)
+			fail_msg("thread %d: %lu unexpected answers, the first %s/%s", i, r[i].bad,
+				 dp_status_name(r[i].bad_status), dp_detail_name(r[i].bad_detail));
 	assert_int_equal(dp_presale_pending(f->eng), RACE_CODES * RACE_CLIENTS);
 	flush(f);
 	for (unsigned k = 0; k < RACE_CODES; k++) {
@@ -334,6 +371,19 @@ static void test_race(void **state)
 		expect_join(f, RACE_CLIENTS + 1, race_code[k], DP_S_LIMIT, DP_D_CODE_USED_UP);
 		expect_join(f, 7, race_code[k], DP_S_OK, DP_D_NONE);
 	}
+	/* 4,000 distinct clients (two threads, 2,000 each) for 1,000 uses */
+	assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
+	struct edger e[2] = {{f, &go, 100000, 0, 0, 0}, {f, &go, 200000, 0, 0, 0}};
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, edge_main, &e[i]), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	pthread_barrier_destroy(&go);
+	assert_int_equal(e[0].other + e[1].other, 0);
+	assert_int_equal(e[0].pending + e[1].pending, EDGE_USES);
+	assert_int_equal(e[0].used_up + e[1].used_up, 3 * EDGE_USES);
+	flush(f);
+	assert_int_equal(used_of(f, RACE_CODES), EDGE_USES);
 }
 
 /* Recovery refills the durable redemptions; a pending one is gone and redeems again. */
