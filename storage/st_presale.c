@@ -97,18 +97,25 @@ static int walk(struct st_env *env, MDB_txn *txn, uint32_t event_id, int del, st
 	put_be32(prefix, event_id);
 	MDB_val k = {.mv_size = sizeof(prefix), .mv_data = prefix}, v;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	int out = 0; /* the callback's stop value, or a decode error */
 	while (rc == 0) {
 		if (k.mv_size < 4 || memcmp(k.mv_data, prefix, 4) != 0)
 			break;
 		struct st_presale_use u;
-		rc = key_decode(k.mv_data, k.mv_size, &u);
-		if (rc == 0)
-			rc = del ? mdb_cursor_del(cur, 0) : cb(ctx, &u);
+		out = key_decode(k.mv_data, k.mv_size, &u);
+		if (out == 0 && !del)
+			out = cb(ctx, &u);
+		if (out != 0)
+			break;
+		if (del)
+			rc = mdb_cursor_del(cur, 0);
 		if (rc == 0)
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc == MDB_CORRUPTED ? rc : st_mdb_err(rc);
+	if (out != 0)
+		return out;
+	return rc == MDB_NOTFOUND || rc == 0 ? 0 : st_mdb_err(rc);
 }
 
 int st_env_for_each_presale(struct st_env *env, uint32_t event_id, st_presale_cb cb, void *ctx)
