@@ -36,6 +36,7 @@ struct cli {
 	unsigned count;
 	uint8_t token[STAMPEDE_TOKEN_SIZE]; /* --token: access token for holds */
 	int has_token;
+	const char *code; /* join --code: presale code */
 	/* positional arguments of the command */
 	const char *arg[3];
 	unsigned nargs;
@@ -45,7 +46,7 @@ struct command {
 	const char *name;
 	const char *args; /* usage line after the name */
 	unsigned nargs;   /* positional arguments */
-	const char *opts; /* command options: "tier", "map" or NULL */
+	const char *opts; /* command options: "tier", "map", "code" or NULL */
 	const char *help; /* what it does */
 	int (*run)(struct cli *cli, struct stampede_client *c);
 };
@@ -758,7 +759,13 @@ static int cmd_queue_join(struct cli *cli, struct stampede_client *c)
 {
 	const uint32_t event = (uint32_t)num_arg("EVENT", cli->arg[0], 0, UINT32_MAX);
 	struct stampede_result r;
-	stampede_queue_join(c, event, &r);
+	if (cli->code) {
+		if (stampede_queue_join_code(c, event, cli->code, &r) == -EINVAL)
+			usage_error("--code must be 1 to 32 printable ASCII characters without spaces, not '%s'",
+				    cli->code);
+	} else {
+		stampede_queue_join(c, event, &r);
+	}
 	return finish(cli, c, &r, ok_queue, 0);
 }
 
@@ -794,10 +801,12 @@ static const struct command commands[] = {
 	 "Show the states of seats FIRST..FIRST+COUNT-1 of section PART (default 0 and 1024, the\n"
 	 "most one page holds).",
 	 cmd_seat_map},
-	{"queue-join", "EVENT", 1, NULL,
+	{"queue-join", "EVENT [--code CODE]", 1, "code",
 	 "Join the waiting room of EVENT. Prints the state, the position and the queue ticket\n"
-	 "(keep it and the --client-id: the same ticket always gives the same place).",
+	 "(keep it and the --client-id: the same ticket always gives the same place). Before the\n"
+	 "on-sale time of an event with presale windows, give the presale CODE.",
 	 cmd_queue_join},
+	{"join", "EVENT [--code CODE]", 1, "code", "The same as queue-join.", cmd_queue_join},
 	{"queue-poll", "EVENT TICKET_HEX", 2, NULL,
 	 "Where the queue ticket (128 hex digits, from queue-join) stands now; once admitted, prints\n"
 	 "the access token to pass to the hold commands with --token.",
@@ -834,6 +843,12 @@ int main(int argc, char **argv)
 			if (i + 1 >= argc)
 				usage_error("--tier needs a value");
 			cli.tier = (unsigned)num_arg("--tier", argv[++i], 0, 63);
+			continue;
+		}
+		if (cmd && cmd->opts && !strcmp(cmd->opts, "code") && !strcmp(a, "--code")) {
+			if (i + 1 >= argc)
+				usage_error("--code needs a value");
+			cli.code = argv[++i];
 			continue;
 		}
 		if (cmd && cmd->opts && !strcmp(cmd->opts, "map") && (!strcmp(a, "--first") || !strcmp(a, "--count"))) {

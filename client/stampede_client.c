@@ -78,7 +78,11 @@ _Static_assert(SAME(STAMPEDE_D_NONE, DP_D_NONE) && SAME(STAMPEDE_D_QTY_ZERO, DP_
 		       SAME(STAMPEDE_D_TOKEN_WRONG_CLIENT, DP_D_TOKEN_WRONG_CLIENT) &&
 		       SAME(STAMPEDE_D_TOKEN_EXPIRED, DP_D_TOKEN_EXPIRED) &&
 		       SAME(STAMPEDE_D_QUEUE_RESERVE, DP_D_QUEUE_RESERVE) && SAME(STAMPEDE_D_NO_KEYS, DP_D_NO_KEYS) &&
-		       DP_D__COUNT == 33,
+		       SAME(STAMPEDE_D_PRESALE_ONLY, DP_D_PRESALE_ONLY) &&
+		       SAME(STAMPEDE_D_CODE_UNKNOWN, DP_D_CODE_UNKNOWN) &&
+		       SAME(STAMPEDE_D_CODE_WINDOW, DP_D_CODE_WINDOW) &&
+		       SAME(STAMPEDE_D_CODE_USED_UP, DP_D_CODE_USED_UP) &&
+		       SAME(STAMPEDE_D_CODE_PENDING, DP_D_CODE_PENDING) && DP_D__COUNT == 38,
 	       "details");
 _Static_assert(SAME(STAMPEDE_SEAT_FREE, DP_SEAT_FREE) && SAME(STAMPEDE_SEAT_HELD, DP_SEAT_HELD) &&
 		       SAME(STAMPEDE_SEAT_SOLD, DP_SEAT_SOLD) && SAME(STAMPEDE_SEAT_WITHHELD, DP_SEAT_OFF),
@@ -441,6 +445,27 @@ static int add_queue(struct stampede_client *c, struct batch *bt, uint32_t event
 				   proto_put_queue_poll(&bt->b, c->client_id, c->next_req, event, ticket))
 		    : batch_commit(c, bt, s, PROTO_OP_QUEUE_JOIN,
 				   proto_put_queue_join(&bt->b, c->client_id, c->next_req, event));
+}
+
+/* Append QUEUE_JOIN with a presale code to bt; a code that is not 1..32
+ * printable non-space ASCII bytes is -EINVAL. */
+static int add_queue_code(struct stampede_client *c, struct batch *bt, uint32_t event, const char *code)
+{
+	if (!code)
+		return -EINVAL;
+	size_t n = 0;
+	while (n <= PROTO_CODE_SIZE && code[n]) {
+		if ((unsigned char)code[n] <= 0x20 || (unsigned char)code[n] >= 0x7f)
+			return -EINVAL;
+		n++;
+	}
+	if (n == 0 || n > PROTO_CODE_SIZE)
+		return -EINVAL;
+	struct slot *s = batch_slot(bt);
+	if (!s)
+		return -ENOSPC;
+	return batch_commit(c, bt, s, PROTO_OP_QUEUE_JOIN,
+			    proto_put_queue_join_code(&bt->b, c->client_id, c->next_req, event, code));
 }
 
 static int add_seat_map(struct stampede_client *c, struct batch *bt, uint32_t event, uint32_t part, uint32_t first,
@@ -861,6 +886,13 @@ int stampede_queue_join(struct stampede_client *c, uint32_t event, struct stampe
 	return run_single(c, add_queue(c, &c->single, event, NULL, 0), r);
 }
 
+/* c, r: not NULL; a bad code is -EINVAL (stampede_client.h). */
+int stampede_queue_join_code(struct stampede_client *c, uint32_t event, const char *code, struct stampede_result *r)
+{
+	batch_reset(&c->single);
+	return run_single(c, add_queue_code(c, &c->single, event, code), r);
+}
+
 /* c, r: not NULL; ticket NULL is -EINVAL (stampede_client.h). */
 int stampede_queue_poll(struct stampede_client *c, uint32_t event, const uint8_t *ticket, struct stampede_result *r)
 {
@@ -936,6 +968,11 @@ int stampede_batch_add_order(struct stampede_client *c, uint64_t order_id)
 int stampede_batch_add_queue_join(struct stampede_client *c, uint32_t event)
 {
 	return add_queue(c, user_batch(c), event, NULL, 0);
+}
+
+int stampede_batch_add_queue_join_code(struct stampede_client *c, uint32_t event, const char *code)
+{
+	return add_queue_code(c, user_batch(c), event, code);
 }
 
 int stampede_batch_add_queue_poll(struct stampede_client *c, uint32_t event, const uint8_t *ticket)

@@ -128,6 +128,12 @@ enum stampede_detail {
 	STAMPEDE_D_TOKEN_EXPIRED = 30,      /* purchase window over: queue_join again */
 	STAMPEDE_D_QUEUE_RESERVE = 31,      /* busy: queue positions being reserved; retry */
 	STAMPEDE_D_NO_KEYS = 32,            /* unavailable: the dataplane has no waiting-room keys */
+	/* presale windows (docs/waiting-room.md, "Presale windows") */
+	STAMPEDE_D_PRESALE_ONLY = 33, /* closed: before the on-sale time only presale buyers may join or hold */
+	STAMPEDE_D_CODE_UNKNOWN = 34, /* not_found: no presale window of this event has that code */
+	STAMPEDE_D_CODE_WINDOW = 35,  /* closed: the code's (or access token's) presale window is not open now */
+	STAMPEDE_D_CODE_USED_UP = 36, /* limit: the code's uses are all taken by other buyers */
+	STAMPEDE_D_CODE_PENDING = 37, /* busy: this buyer's use is being made durable; retried by the library */
 };
 
 /* ---- seat-map bytes: one per seat ---- */
@@ -375,6 +381,18 @@ int stampede_order(struct stampede_client *c, uint64_t order_id, struct stampede
 int stampede_queue_join(struct stampede_client *c, uint32_t event, struct stampede_result *r);
 
 /*
+ * Join with a presale code (1..32 printable ASCII bytes, no space; else
+ * -EINVAL, nothing sent): the same as stampede_queue_join, plus before the
+ * on-sale time of an event with presale windows the refusals closed /
+ * presale_only or code_window, not_found / code_unknown, limit /
+ * code_used_up (busy / code_pending is retried like any busy). With the
+ * room not active a good code answers ADMITTED at once (a presale access
+ * token). The same client id presenting the same code again uses nothing
+ * more. From the on-sale time the code is ignored.
+ */
+int stampede_queue_join_code(struct stampede_client *c, uint32_t event, const char *code, struct stampede_result *r);
+
+/*
  * Ask where the ticket (STAMPEDE_TOKEN_SIZE bytes from queue_join; not
  * NULL, else -EINVAL) stands now; the same ticket always gives the same
  * position. Body: u.queue as for stampede_queue_join; a refused ticket is
@@ -433,6 +451,7 @@ int stampede_batch_add_confirm(struct stampede_client *c, uint64_t hold_id, cons
 int stampede_batch_add_release(struct stampede_client *c, uint64_t hold_id);
 int stampede_batch_add_order(struct stampede_client *c, uint64_t order_id);
 int stampede_batch_add_queue_join(struct stampede_client *c, uint32_t event);
+int stampede_batch_add_queue_join_code(struct stampede_client *c, uint32_t event, const char *code);
 int stampede_batch_add_queue_poll(struct stampede_client *c, uint32_t event, const uint8_t *ticket);
 int stampede_batch_add_seat_map(struct stampede_client *c, uint32_t event, uint32_t part, uint32_t first,
 				unsigned count, uint8_t *seats);

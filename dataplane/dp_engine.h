@@ -230,8 +230,13 @@ int dp_queue_poll(struct dp_engine *eng, uint32_t event_id, uint64_t client_id, 
  * Returns DP_S_OK (room not active, unknown event, or a valid token),
  * DP_S_NOT_ADMITTED (active, no token or no keys) or DP_S_BAD_TOKEN with
  * *detail set to the token_* reason; *detail is DP_D_NONE otherwise.
+ * Before the on-sale time of an event with presale windows: DP_S_CLOSED
+ * with presale_only (no token, or one not flagged PRESALE) or code_window
+ * (its window not open now), BAD_TOKEN as above, or DP_S_OK with
+ * DP_REQ_F_PRESALE set in rq->flags (the hold may then run while the sale
+ * is still `scheduled`).
  */
-int dp_queue_hold_check(struct dp_engine *eng, const struct dp_request *rq, const uint8_t *token, uint64_t now_ms,
+int dp_queue_hold_check(struct dp_engine *eng, struct dp_request *rq, const uint8_t *token, uint64_t now_ms,
 			uint8_t *detail);
 
 /*
@@ -286,6 +291,53 @@ void dp_worker_count_event(struct dp_worker *w, uint32_t event_id, int status);
 
 /* "off", "on", "auto" ("unknown" otherwise). */
 const char *dp_wr_mode_name(int mode);
+
+/* ---- presale windows (dp_presale_ctl.c, docs/waiting-room.md "Presale windows") ---- */
+
+/*
+ * QUEUE_JOIN with a presale code (code_len bytes, 1..DP_PRESALE_CODE_MAX;
+ * code NULL: none, as dp_queue_join). Worker thread. Before the on-sale time
+ * of an event with presale windows: CLOSED/presale_only (no code),
+ * NOT_FOUND/code_unknown, CLOSED/code_window, LIMIT/code_used_up,
+ * BUSY/code_pending (retry_after_ms DP_PRESALE_PENDING_RETRY_MS), or OK:
+ * a ticket flagged PRESALE (room active) or ADMITTED with a presale access
+ * token (room not active). Otherwise the code is ignored.
+ */
+int dp_queue_join_code(struct dp_engine *eng, uint32_t event_id, uint64_t client_id, const uint8_t *code,
+		       unsigned code_len, uint64_t now_ms, struct dp_queue_answer *out);
+
+/*
+ * Store every event's new redemptions (at most DP_PRESALE_FLUSH_MAX each),
+ * then mark them durable. Control thread only (the single flusher). Returns
+ * 0 or the first storage error; *pending_out (may be NULL): redemptions
+ * still not durable afterwards.
+ */
+int dp_presale_flush(struct dp_engine *eng, uint64_t *pending_out);
+/* Redemptions taken and not yet durable, all events. Control path. */
+uint64_t dp_presale_pending(struct dp_engine *eng);
+
+struct dp_presale_window_view {
+	char name[DP_NAME_MAX];
+	uint64_t start_ms, end_ms;
+	uint32_t codes;  /* codes and members */
+	uint64_t uses;   /* their limits summed */
+	uint64_t used;   /* durable redemptions */
+};
+struct dp_presale_view {
+	uint32_t n_windows; /* 0: no presale */
+	uint32_t n_codes;   /* all windows */
+	struct dp_presale_window_view w[DP_PRESALE_WINDOWS_MAX];
+};
+struct dp_presale_code_view {
+	char code[DP_PRESALE_CODE_MAX + 1];
+	uint8_t window;
+	uint32_t uses;
+	uint32_t used; /* durable redemptions (may exceed uses after a reload lowered them) */
+};
+/* An event's presale windows. Control path. Errors: -ENOENT. */
+int dp_presale_get(struct dp_engine *eng, uint32_t event_id, struct dp_presale_view *out);
+/* Code i (0..n_codes-1, windows in order). Errors: -ENOENT, -ERANGE. */
+int dp_presale_code_get(struct dp_engine *eng, uint32_t event_id, uint32_t i, struct dp_presale_code_view *out);
 
 /* ---- seat word decoding ---- */
 static inline enum dp_seat_state dp_seat_word_state(uint64_t w) { return (enum dp_seat_state)(w >> 62); }

@@ -125,6 +125,7 @@ void dp_event_free(struct dp_event *ev)
 	dp_buyers_fini(&ev->buyers);
 	dp_event_def_free(ev->def);
 	free(ev->q_open);
+	dp_presale_free(ev->presale);
 	free(ev);
 }
 
@@ -288,6 +289,13 @@ int dp_event_publish(struct dp_engine *eng, const struct dp_event_def *def, int 
 		atomic_store(&ev->threshold_rps, sale->threshold_rps);
 	}
 	if (store) {
+		/* Presale windows first (checked, then stored: a crash before the
+		 * definition is stored leaves windows of no event, ignored). */
+		rc = dp_presale_prepare(eng, def->id, sale ? sale->presale : NULL, &ev->presale, err, errlen);
+		if (rc) {
+			dp_event_free(ev);
+			return rc;
+		}
 		/* A new event: its first block of queue positions is reserved
 		 * with its first sale record. */
 		atomic_store(&ev->q_pre_limit, DP_QUEUE_RESERVE);
@@ -339,6 +347,14 @@ int dp_engine_remove_event(struct dp_engine *eng, uint32_t event_id)
 		return rc;
 	rc = st_env_del_event(eng->env, event_id);
 	int rc_sale = st_env_del_sale(eng->env, event_id);
+	/* Its presale windows and redemptions go with it (an id loaded again
+	 * starts with no redemption). */
+	int rc_ps = st_env_del_presale_def(eng->env, event_id);
+	const int rc_uses = st_env_del_presale(eng->env, event_id);
+	if (rc_ps == -ENOENT)
+		rc_ps = rc_uses;
+	if (rc_sale == 0 || rc_sale == -ENOENT)
+		rc_sale = rc_ps;
 	dp_event_free(gone); /* after the grace period catalog_swap waited for */
 	if (rc == -ENOENT)
 		rc = 0;

@@ -43,7 +43,9 @@ static struct dp_part *hold_part(struct dp_worker *w, const struct dp_request *r
 		return NULL;
 	}
 	const uint32_t state = atomic_load_explicit(&ev->sale_state, memory_order_relaxed);
-	if (state != DP_SALE_OPEN &&
+	/* A presale hold (its token checked by dp_queue_hold_check) runs while
+	 * the sale is still scheduled; pause and close refuse it too. */
+	if (state != DP_SALE_OPEN && !(state == DP_SALE_SCHEDULED && (rq->flags & DP_REQ_F_PRESALE)) &&
 	    dp_sale_effective((int)state, atomic_load_explicit(&ev->on_sale_ms, memory_order_relaxed), now_ms) !=
 		    DP_SALE_OPEN) {
 		dp_reply_status(out, DP_S_CLOSED, DP_D_NONE);

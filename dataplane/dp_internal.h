@@ -14,6 +14,7 @@
 
 #include "dataplane/dp_engine.h"
 #include "dataplane/dp_prequeue.h"
+#include "dataplane/dp_presale.h"
 #include "dataplane/dp_token.h"
 
 #define DP_CACHE_LINE 64
@@ -135,6 +136,7 @@ struct dp_event {
 	uint64_t q_saved_pre, q_saved_reg, q_saved_ms; /* control path: counters last stored, when */
 	struct dp_queue_open *q_open; /* RCU-published once at opening; NULL before */
 	struct dp_admit_ring *q_steps; /* admission steps (control thread writes, workers read) */
+	struct dp_presale *presale;   /* RCU-published presale windows (dp_presale.h); NULL: none */
 	uint32_t n_parts;
 	struct dp_part *parts; /* sorted by id */
 	struct dp_buyers buyers;
@@ -331,6 +333,18 @@ void dp_event_count(struct dp_worker *w, const struct dp_request *rq, const stru
 int dp_queue_apply(struct dp_event *ev, const struct st_sale *sale, int recover);
 /* Fill the waiting-room part of a sale record from ev. */
 void dp_queue_record(const struct dp_event *ev, struct st_sale *out);
+
+/* ---- dp_presale_ctl.c ---- */
+/* Build ev's presale table from def (NULL: none) and store def (or delete
+ * the stored one) for ev->id; *out the new table (NULL: none). Nothing is
+ * published. Control path. Errors: -EINVAL (err), -ENOMEM, storage. */
+int dp_presale_prepare(struct dp_engine *eng, uint32_t event_id, const struct dp_presale_def *def,
+		       struct dp_presale **out, char *err, size_t errlen);
+/* Rebuild ev's presale table from storage (recovery). */
+int dp_presale_recover(struct dp_engine *eng, struct dp_event *ev);
+/* Whether def is what ev's table was built from. */
+int dp_presale_same(const struct dp_event *ev, const struct dp_presale_def *def);
+uint64_t dp_presale_def_fingerprint(const struct dp_presale_def *def);
 
 /* ---- dp_buyers.c ---- */
 int dp_buyers_init(struct dp_buyers *b, uint32_t slots_min);

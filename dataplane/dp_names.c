@@ -62,6 +62,11 @@ const char *dp_detail_name(int detail)
 		[DP_D_TOKEN_EXPIRED] = "token_expired",
 		[DP_D_QUEUE_RESERVE] = "queue_reserve_full",
 		[DP_D_NO_KEYS] = "no_keys",
+		[DP_D_PRESALE_ONLY] = "presale_only",
+		[DP_D_CODE_UNKNOWN] = "code_unknown",
+		[DP_D_CODE_WINDOW] = "code_window",
+		[DP_D_CODE_USED_UP] = "code_used_up",
+		[DP_D_CODE_PENDING] = "code_pending",
 	};
 	return detail >= 0 && detail < DP_D__COUNT ? names[detail] : "unknown";
 }

@@ -18,6 +18,7 @@ _Static_assert(PROTO_ITEMS_MAX <= UINT8_MAX && PROTO_PING_ECHO_MAX <= UINT8_MAX,
 _Static_assert(sizeof(struct proto_queue) == 8 && sizeof(struct proto_release) == 8 &&
 		       sizeof(struct proto_order) == 8 && sizeof(struct proto_ping_reply) == 16,
 	       "layout");
+_Static_assert(PROTO_CODE_SIZE == DP_PRESALE_CODE_MAX, "presale code size");
 _Static_assert(DP_S__COUNT <= UINT8_MAX && DP_D__COUNT <= UINT8_MAX, "status and detail fit a byte");
 
 #define HDR_SIZE sizeof(struct proto_hdr)
@@ -142,6 +143,23 @@ static int token_rule(unsigned op)
 	}
 }
 
+/* The PROTO_CODE_SIZE-byte code field at p: 1..PROTO_CODE_SIZE printable
+ * non-space ASCII bytes, then only zeros. Sets msg->code and code_len. */
+static enum proto_err decode_code(struct proto_msg *msg, const uint8_t *p)
+{
+	unsigned n = 0;
+	while (n < PROTO_CODE_SIZE && p[n] > 0x20 && p[n] < 0x7f)
+		n++;
+	if (n == 0)
+		return PROTO_E_FIELD;
+	for (unsigned i = n; i < PROTO_CODE_SIZE; i++)
+		if (p[i] != 0)
+			return PROTO_E_FIELD;
+	msg->code = p;
+	msg->code_len = (uint8_t)n;
+	return PROTO_OK;
+}
+
 /* Body checks of one request; blen excludes the token. */
 static enum proto_err decode_req_body(struct proto_msg *msg, const uint8_t *body, size_t blen)
 {
@@ -168,9 +186,12 @@ static enum proto_err decode_req_body(struct proto_msg *msg, const uint8_t *body
 		if (blen != sizeof(struct proto_confirm))
 			return PROTO_E_BODY_LEN;
 		break;
+	case PROTO_OP_QUEUE_JOIN:
+		if (blen != (msg->hdr.flags & PROTO_F_CODE ? 8u + PROTO_CODE_SIZE : 8u))
+			return PROTO_E_BODY_LEN;
+		break;
 	case PROTO_OP_RELEASE:
 	case PROTO_OP_ORDER:
-	case PROTO_OP_QUEUE_JOIN:
 	case PROTO_OP_QUEUE_POLL:
 		if (blen != 8)
 			return PROTO_E_BODY_LEN;
@@ -232,7 +253,11 @@ static enum proto_err decode_req_body(struct proto_msg *msg, const uint8_t *body
 		return PROTO_OK;
 	default: /* QUEUE_JOIN, QUEUE_POLL */
 		memcpy(&msg->u.queue, body, sizeof(msg->u.queue));
-		return msg->u.queue._pad == 0 ? PROTO_OK : PROTO_E_FIELD;
+		if (msg->u.queue._pad != 0)
+			return PROTO_E_FIELD;
+		if (msg->hdr.flags & PROTO_F_CODE)
+			return decode_code(msg, body + sizeof(msg->u.queue));
+		return PROTO_OK;
 	}
 }
 
@@ -254,6 +279,8 @@ static enum proto_err decode_req(const uint8_t *buf, size_t len, size_t at, stru
 	const int has_token = (flags & PROTO_F_TOKEN) != 0;
 	const int rule = token_rule(op);
 	if ((has_token && rule == 0) || (!has_token && rule == 2))
+		return PROTO_E_FLAGS;
+	if ((flags & PROTO_F_CODE) && op != PROTO_OP_QUEUE_JOIN)
 		return PROTO_E_FLAGS;
 	size_t blen = msg->hdr.body_len;
 	if (has_token) {
@@ -582,6 +609,30 @@ int proto_put_queue_join(struct proto_buf *b, uint64_t client_id, uint64_t reque
 	enc_begin(&x, b, PROTO_OP_QUEUE_JOIN, NULL, client_id, request_id);
 	proto_put(b, &q, sizeof(q));
 	return enc_end(&x, NULL);
+}
+
+int proto_put_queue_join_code(struct proto_buf *b, uint64_t client_id, uint64_t request_id, uint32_t event_id,
+			      const char *code)
+{
+	if (!code)
+		return -1;
+	const size_t n = strnlen(code, PROTO_CODE_SIZE + 1);
+	if (n > PROTO_CODE_SIZE)
+		return -1;
+	uint8_t field[PROTO_CODE_SIZE] = {0};
+	memcpy(field, code, n);
+	const struct proto_queue q = {.event_id = event_id};
+	const size_t len0 = b->len;
+	const int of0 = b->overflow;
+	long at = proto_begin_msg(b, PROTO_OP_QUEUE_JOIN, PROTO_F_CODE, client_id, request_id);
+	proto_put(b, &q, sizeof(q));
+	proto_put(b, field, sizeof(field));
+	if (at < 0 || proto_end_msg(b, at) != 0) {
+		b->len = len0;
+		b->overflow = of0;
+		return -1;
+	}
+	return 0;
 }
 
 int proto_put_queue_poll(struct proto_buf *b, uint64_t client_id, uint64_t request_id, uint32_t event_id,

@@ -45,7 +45,9 @@ enum proto_op {
 
 /* Header flags. */
 #define PROTO_F_TOKEN 0x0001u /* body ends with a PROTO_TOKEN_SIZE access token */
-#define PROTO_F_KNOWN (PROTO_F_TOKEN)
+#define PROTO_F_CODE 0x0002u  /* QUEUE_JOIN only: the body carries a presale code (PROTO_CODE_SIZE bytes) */
+#define PROTO_F_KNOWN (PROTO_F_TOKEN | PROTO_F_CODE)
+#define PROTO_CODE_SIZE 32    /* presale code field: 1..32 printable non-space ASCII bytes, zero-padded */
 
 struct __attribute__((packed)) proto_hdr {
 	uint16_t magic;     /* PROTO_MAGIC */
@@ -100,7 +102,8 @@ struct __attribute__((packed)) proto_order {
 struct __attribute__((packed)) proto_queue {
 	uint32_t event_id;
 	uint32_t _pad; /* must be 0 */
-	/* QUEUE_POLL: the queue ticket follows as the PROTO_F_TOKEN token */
+	/* QUEUE_JOIN with PROTO_F_CODE: PROTO_CODE_SIZE bytes of code follow.
+	 * QUEUE_POLL: the queue ticket follows as the PROTO_F_TOKEN token */
 };
 
 /* ---- reply bodies ---- */
@@ -206,6 +209,8 @@ struct proto_msg {
 		struct proto_queue queue;
 	} u;
 	const uint8_t *token; /* PROTO_F_TOKEN: PROTO_TOKEN_SIZE bytes, else NULL */
+	const uint8_t *code;  /* QUEUE_JOIN with PROTO_F_CODE: code_len bytes (no padding), else NULL */
+	uint8_t code_len;     /* 1..PROTO_CODE_SIZE with a code, else 0 */
 	/* After an error with *hdr_ok set: the enum dp_detail a bad_request
 	 * reply should carry (bad_client_id, quantity_zero, quantity_too_large,
 	 * unknown_operation, or none). 0 (none) after success. */
@@ -236,7 +241,9 @@ enum proto_err {
  * count (TOO_MANY: the message at *off would be the 33rd of the datagram),
  * version, body_len within the datagram (TRUNCATED), opcode, flags (unknown
  * bits, a token where none is allowed, QUEUE_POLL without one), body_len for
- * the opcode (BODY_LEN), fields (FIELD). Never reads outside buf[0..len); no
+ * the opcode (BODY_LEN), fields (FIELD). PROTO_F_CODE is allowed on
+ * QUEUE_JOIN only (FLAGS otherwise); its code must be 1..PROTO_CODE_SIZE
+ * printable non-space ASCII bytes followed only by zeros (FIELD otherwise). Never reads outside buf[0..len); no
  * allocation, no syscall.
  */
 enum proto_err proto_decode_msg(const uint8_t *buf, size_t len, size_t *off, struct proto_msg *msg, int *hdr_ok);
@@ -342,6 +349,11 @@ int proto_put_confirm(struct proto_buf *b, uint64_t client_id, uint64_t request_
 int proto_put_release(struct proto_buf *b, uint64_t client_id, uint64_t request_id, uint64_t hold_id);
 int proto_put_order(struct proto_buf *b, uint64_t client_id, uint64_t request_id, uint64_t order_id);
 int proto_put_queue_join(struct proto_buf *b, uint64_t client_id, uint64_t request_id, uint32_t event_id);
+/* QUEUE_JOIN with PROTO_F_CODE: code (not NULL) is sent zero-padded to
+ * PROTO_CODE_SIZE bytes; -1 when longer than that (its bytes are not
+ * checked, so tests can provoke the server's refusal). */
+int proto_put_queue_join_code(struct proto_buf *b, uint64_t client_id, uint64_t request_id, uint32_t event_id,
+			      const char *code);
 /*
  * Reply encoder (dataplane, tests): append a whole QUEUE_JOIN/QUEUE_POLL
  * reply, status ok, with body q (q->_pad and q->_pad2 are written as 0),

@@ -269,6 +269,25 @@ static uint32_t window_of(const struct dp_event *ev)
 	return w ? w : DP_PURCHASE_WINDOW_MS_DEFAULT;
 }
 
+/* The queue's opening: the earliest of the on-sale time and every presale
+ * window's start (the pre-queue is frozen then). Any thread (RCU reader). */
+static uint64_t opens_of(const struct dp_event *ev)
+{
+	const uint64_t on_sale = atomic_load_explicit(&ev->on_sale_ms, memory_order_relaxed);
+	const struct dp_presale *ps = rcu_dereference(ev->presale);
+	return ps && ps->first_start_ms < on_sale ? ps->first_start_ms : on_sale;
+}
+
+/* ev's presale table when presale rules apply at now_ms (windows loaded and
+ * the on-sale time not reached), else NULL. Any thread (RCU reader). */
+static struct dp_presale *presale_now(const struct dp_event *ev, uint64_t now_ms)
+{
+	struct dp_presale *ps = rcu_dereference(ev->presale);
+	if (!ps || now_ms >= atomic_load_explicit(&ev->on_sale_ms, memory_order_relaxed))
+		return NULL;
+	return ps;
+}
+
 /* Wait estimate: ahead / rate, in ms, capped; 0 when no rate is known. */
 static uint32_t wait_estimate_ms(uint64_t ahead, uint32_t rate_per_s)
 {
@@ -291,8 +310,8 @@ static int answer_ticket(struct dp_event *ev, const struct dp_keys *ks, const st
 	if (f->flags & DP_TOKEN_F_PREQUEUE) {
 		const struct dp_queue_open *op = rcu_dereference(ev->q_open);
 		if (!op) {
-			const uint64_t on_sale = atomic_load_explicit(&ev->on_sale_ms, memory_order_relaxed);
-			const uint64_t left = on_sale > now_ms ? on_sale - now_ms : 0;
+			const uint64_t opens = opens_of(ev);
+			const uint64_t left = opens > now_ms ? opens - now_ms : 0;
 			out->state = DP_QS_PREQUEUE;
 			out->wait_ms = left > DP_WAIT_MS_MAX ? DP_WAIT_MS_MAX : (uint32_t)left;
 			memcpy(out->token, tok, DP_TOKEN_SIZE);
@@ -316,6 +335,7 @@ static int answer_ticket(struct dp_event *ev, const struct dp_keys *ks, const st
 		if (admit_time_of(ev->q_steps, pos, &at_ms) != 0 || at_ms + window <= now_ms)
 			return answer_status(out, DP_S_BAD_TOKEN, DP_D_TOKEN_EXPIRED, 0);
 		struct dp_token_fields a = {.kind = DP_TOKEN_ACCESS,
+					    .flags = (uint8_t)(f->flags & (DP_TOKEN_F_PRESALE | DP_TOKEN_WINDOW_MASK)),
 					    .event_id = f->event_id,
 					    .client_id = f->client_id,
 					    .position = pos,
@@ -332,13 +352,81 @@ static int answer_ticket(struct dp_event *ev, const struct dp_keys *ks, const st
 	return out->status = DP_S_OK;
 }
 
+/*
+ * The presale part of a join before the on-sale time (ps not NULL): the
+ * code's checks and redemption. DP_S_OK with *flags the ticket's presale
+ * flags to queue with (room active), or a final answer in out (a refusal,
+ * or ADMITTED at once when the room is not active). Worker safe.
+ */
+static int presale_join(struct dp_engine *eng, struct dp_event *ev, struct dp_presale *ps, uint64_t client_id,
+			const uint8_t *code, unsigned code_len, uint64_t now_ms, int *final, uint8_t *flags,
+			struct dp_queue_answer *out)
+{
+	*final = 1;
+	if (!code)
+		return answer_status(out, DP_S_CLOSED, DP_D_PRESALE_ONLY, 0);
+	const int i = dp_presale_find(ps, code, code_len);
+	if (i < 0)
+		return answer_status(out, DP_S_NOT_FOUND, DP_D_CODE_UNKNOWN, 0);
+	const unsigned w = ps->codes[i].window;
+	const struct dp_presale_win *win = &ps->win[w];
+	const int active = (int)atomic_load_explicit(&ev->wr_active, memory_order_acquire);
+	if (now_ms >= win->end_ms || (now_ms < win->start_ms && !active))
+		return answer_status(out, DP_S_CLOSED, DP_D_CODE_WINDOW, 0);
+	const struct dp_keys *ks = rcu_dereference(eng->keys);
+	if (!ks || dp_keys_count(ks) == 0)
+		return answer_status(out, DP_S_UNAVAILABLE, DP_D_NO_KEYS, 0);
+	switch (dp_presale_redeem(ps, (uint32_t)i, client_id)) {
+	case DP_REDEEM_USED_UP:
+		return answer_status(out, DP_S_LIMIT, DP_D_CODE_USED_UP, 0);
+	case DP_REDEEM_PENDING:
+		return answer_status(out, DP_S_BUSY, DP_D_CODE_PENDING, DP_PRESALE_PENDING_RETRY_MS);
+	default:
+		break;
+	}
+	*flags = DP_TOKEN_PRESALE_FLAGS(w);
+	if (active) {
+		*final = 0;
+		return DP_S_OK;
+	}
+	/* Not active: admitted at once, until the purchase window or the
+	 * presale window ends, whichever is first. */
+	const uint64_t until = now_ms + window_of(ev);
+	struct dp_token_fields a = {.kind = DP_TOKEN_ACCESS,
+				    .flags = *flags,
+				    .event_id = ev->id,
+				    .client_id = client_id,
+				    .position = 0,
+				    .time_ms = until < win->end_ms ? until : win->end_ms};
+	answer_status(out, DP_S_OK, DP_D_NONE, 0);
+	if (dp_token_mint(ks, &a, out->token) != 0)
+		return answer_status(out, DP_S_UNAVAILABLE, DP_D_NO_KEYS, 0);
+	out->state = DP_QS_ADMITTED;
+	return DP_S_OK;
+}
+
 /* eng, out: not NULL; any event id, client id and time (dp_engine.h). */
 int dp_queue_join(struct dp_engine *eng, uint32_t event_id, uint64_t client_id, uint64_t now_ms,
 		  struct dp_queue_answer *out)
 {
+	return dp_queue_join_code(eng, event_id, client_id, NULL, 0, now_ms, out);
+}
+
+/* eng, out: not NULL; code NULL or code_len bytes of anything (dp_engine.h). */
+int dp_queue_join_code(struct dp_engine *eng, uint32_t event_id, uint64_t client_id, const uint8_t *code,
+		       unsigned code_len, uint64_t now_ms, struct dp_queue_answer *out)
+{
 	struct dp_event *ev = dp_event_lookup(eng, event_id);
 	if (!ev)
 		return answer_status(out, DP_S_NOT_FOUND, DP_D_EVENT, 0);
+	uint8_t presale_flags = 0;
+	struct dp_presale *ps = presale_now(ev, now_ms);
+	if (ps) {
+		int final;
+		const int st = presale_join(eng, ev, ps, client_id, code, code_len, now_ms, &final, &presale_flags, out);
+		if (final)
+			return st;
+	}
 	if (!atomic_load_explicit(&ev->wr_active, memory_order_acquire)) {
 		answer_status(out, DP_S_OK, DP_D_NONE, 0);
 		out->state = DP_QS_NO_QUEUE;
@@ -348,14 +436,13 @@ int dp_queue_join(struct dp_engine *eng, uint32_t event_id, uint64_t client_id, 
 	if (!ks || dp_keys_count(ks) == 0)
 		return answer_status(out, DP_S_UNAVAILABLE, DP_D_NO_KEYS, 0);
 	const uint32_t retry = eng->cfg.busy_retry_ms;
-	struct dp_token_fields f = {.kind = DP_TOKEN_TICKET, .event_id = event_id, .client_id = client_id,
-				    .time_ms = now_ms};
-	const uint64_t on_sale = atomic_load_explicit(&ev->on_sale_ms, memory_order_relaxed);
+	struct dp_token_fields f = {.kind = DP_TOKEN_TICKET, .flags = presale_flags, .event_id = event_id,
+				    .client_id = client_id, .time_ms = now_ms};
 	int rc = -2;
-	if (now_ms < on_sale) {
+	if (now_ms < opens_of(ev)) {
 		rc = seq_take(&ev->q_pre, &ev->q_pre_limit, 1, &f.position);
 		if (rc == 0)
-			f.flags = DP_TOKEN_F_PREQUEUE;
+			f.flags |= DP_TOKEN_F_PREQUEUE;
 		else if (rc == -1)
 			return answer_status(out, DP_S_BUSY, DP_D_QUEUE_RESERVE, retry);
 	} else if (!(atomic_load(&ev->q_pre) & DP_QUEUE_CLOSED)) {
@@ -397,13 +484,50 @@ int dp_queue_poll(struct dp_engine *eng, uint32_t event_id, uint64_t client_id, 
 	return answer_ticket(ev, ks, &f, ticket, now_ms, out);
 }
 
+/* The hold check before the on-sale time of an event with presale windows
+ * (ps not NULL): a valid presale access token whose window is open now. */
+static int presale_hold_check(struct dp_engine *eng, const struct dp_presale *ps, struct dp_request *rq,
+			      const uint8_t *token, uint64_t now_ms, uint8_t *detail)
+{
+	const struct dp_keys *ks = rcu_dereference(eng->keys);
+	if (!token) {
+		*detail = DP_D_PRESALE_ONLY;
+		return DP_S_CLOSED;
+	}
+	if (!ks)
+		return DP_S_NOT_ADMITTED;
+	struct dp_token_fields f;
+	enum dp_token_result r = dp_token_verify(ks, token, DP_TOKEN_ACCESS, rq->event_id, rq->client_id, now_ms, &f);
+	if (r != DP_TOKEN_OK) {
+		*detail = token_detail(r);
+		return DP_S_BAD_TOKEN;
+	}
+	if (!(f.flags & DP_TOKEN_F_PRESALE)) {
+		*detail = DP_D_PRESALE_ONLY;
+		return DP_S_CLOSED;
+	}
+	const unsigned w = DP_TOKEN_WINDOW(f.flags);
+	if (w >= ps->n_windows || now_ms < ps->win[w].start_ms || now_ms >= ps->win[w].end_ms) {
+		*detail = DP_D_CODE_WINDOW;
+		return DP_S_CLOSED;
+	}
+	rq->flags |= DP_REQ_F_PRESALE;
+	return DP_S_OK;
+}
+
 /* eng, rq, detail: not NULL; token may be NULL (none sent) (dp_engine.h). */
-int dp_queue_hold_check(struct dp_engine *eng, const struct dp_request *rq, const uint8_t *token, uint64_t now_ms,
+int dp_queue_hold_check(struct dp_engine *eng, struct dp_request *rq, const uint8_t *token, uint64_t now_ms,
 			uint8_t *detail)
 {
 	*detail = DP_D_NONE;
+	rq->flags &= (uint8_t)~DP_REQ_F_PRESALE; /* set here only */
 	struct dp_event *ev = dp_event_lookup(eng, rq->event_id);
-	if (!ev || !atomic_load_explicit(&ev->wr_active, memory_order_acquire))
+	if (!ev)
+		return DP_S_OK;
+	const struct dp_presale *ps = presale_now(ev, now_ms);
+	if (ps)
+		return presale_hold_check(eng, ps, rq, token, now_ms, detail);
+	if (!atomic_load_explicit(&ev->wr_active, memory_order_acquire))
 		return DP_S_OK;
 	const struct dp_keys *ks = rcu_dereference(eng->keys);
 	if (!token || !ks)
@@ -507,7 +631,7 @@ int dp_queue_tick(struct dp_engine *eng, uint64_t now_ms)
 		const uint64_t adm = atomic_load(&ev->q_admitted);
 		if (adm > 0 && atomic_load(&ev->q_steps->count) == 0)
 			step_record(ev->q_steps, adm, now_ms, window_of(ev));
-		if (!ev->q_open && now_ms >= atomic_load(&ev->on_sale_ms))
+		if (!ev->q_open && now_ms >= opens_of(ev))
 			rc = queue_open(eng, ev);
 		if (rc == 0)
 			rc = topup(eng, ev, 1);

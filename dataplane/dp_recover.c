@@ -28,6 +28,10 @@ static int load_event(void *ctx, uint32_t event_id, const void *blob, size_t len
 	dp_event_def_free(def);
 	if (rc)
 		return rc;
+	/* Presale windows, and their redemptions refilled as durable. */
+	rc = dp_presale_recover(eng, dp_event_lookup(eng, event_id));
+	if (rc)
+		return rc == -EINVAL ? MDB_CORRUPTED : rc;
 	/* The durable sale settings; none stored (a data directory from before
 	 * they existed) means open at once. */
 	struct st_sale sale;

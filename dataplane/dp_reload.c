@@ -127,7 +127,8 @@ static int reload_unchanged(const struct dp_event *ev, const struct dp_event_def
 		atomic_load(&ev->admission_per_s) == sale->admission_per_s &&
 		atomic_load(&ev->wr_mode) == sale->wr_mode &&
 		atomic_load(&ev->purchase_window_ms) == sale->purchase_window_ms &&
-		atomic_load(&ev->threshold_rps) == sale->threshold_rps;
+		atomic_load(&ev->threshold_rps) == sale->threshold_rps &&
+		(sale->presale_keep || dp_presale_same(ev, sale->presale));
 	free(a);
 	free(b);
 	return rc;
@@ -142,19 +143,35 @@ static int reload_unchanged(const struct dp_event *ev, const struct dp_event_def
 static int reload(struct dp_engine *eng, struct dp_event *ev, const struct dp_event_def *def,
 		  const struct dp_sale_settings *sale, char *err, size_t errlen)
 {
+	/* The presale table is built anew (checked, refilled from the stored
+	 * redemptions: a code keeps its redemptions by its string) and its
+	 * windows stored before anything else; published with the rest. The
+	 * stored redemptions are exactly the durable ones, so redemptions still
+	 * pending in the old table are dropped unanswered: their buyers' retry
+	 * redeems again in the new one. */
+	struct dp_presale *ps = NULL;
+	int rc = sale->presale_keep ? 0 : dp_presale_prepare(eng, def->id, sale->presale, &ps, err, errlen);
+	if (rc)
+		return rc;
+	if (sale->presale_keep)
+		ps = ev->presale; /* unchanged: published again as it is, not freed */
 	struct dp_event_def *neu = dp_event_def_dup(def);
 	void *blob = NULL;
 	size_t len = 0;
 	if (!neu || dp_event_def_encode(def, &blob, &len) != 0) {
 		dp_event_def_free(neu);
+		if (ps != ev->presale)
+			dp_presale_free(ps);
 		return -ENOMEM;
 	}
-	int rc = st_env_put_event(eng->env, def->id, blob, len);
+	rc = st_env_put_event(eng->env, def->id, blob, len);
 	free(blob);
 	if (rc) {
 		if (err && errlen)
 			snprintf(err, errlen, "event %u: storing the definition failed: %s", def->id, st_strerror(rc));
 		dp_event_def_free(neu);
+		if (ps != ev->presale)
+			dp_presale_free(ps);
 		return rc;
 	}
 	struct st_sale rec;
@@ -175,9 +192,12 @@ static int reload(struct dp_engine *eng, struct dp_event *ev, const struct dp_ev
 			snprintf(err, errlen, "event %u: storing the sale settings failed: %s", def->id,
 				 st_strerror(rc));
 		dp_event_def_free(neu);
+		if (ps != ev->presale)
+			dp_presale_free(ps);
 		return rc;
 	}
 	struct dp_event_def *old = ev->def;
+	struct dp_presale *old_ps = ev->presale == ps ? NULL : ev->presale;
 	for (uint32_t i = 0; i < neu->n_sections; i++) {
 		struct dp_part *p = dp_part_lookup(ev, neu->sections[i].id);
 		struct dp_section_def *os = &old->sections[p->def_index];
@@ -194,8 +214,10 @@ static int reload(struct dp_engine *eng, struct dp_event *ev, const struct dp_ev
 	dp_sale_apply(ev, &rec);
 	dp_queue_apply(ev, &rec, 0);
 	rcu_assign_pointer(ev->def, neu);
+	rcu_assign_pointer(ev->presale, ps);
 	urcu_qsbr_synchronize_rcu();
 	dp_event_def_free(old);
+	dp_presale_free(old_ps);
 	return 0;
 }
 

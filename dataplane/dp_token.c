@@ -216,10 +216,14 @@ int dp_token_mac(const struct dp_keys *ks, uint8_t key_id, const uint8_t *body, 
 /* Whether kind and flags may go together in a token. */
 static int kind_flags_ok(uint8_t kind, uint8_t flags)
 {
+	/* A window index only on a presale token. */
+	if (!(flags & DP_TOKEN_F_PRESALE) && (flags & DP_TOKEN_WINDOW_MASK))
+		return 0;
+	const unsigned presale = DP_TOKEN_F_PRESALE | DP_TOKEN_WINDOW_MASK;
 	if (kind == DP_TOKEN_TICKET)
-		return (flags & ~DP_TOKEN_F_PREQUEUE) == 0;
+		return (flags & ~(DP_TOKEN_F_PREQUEUE | presale)) == 0;
 	if (kind == DP_TOKEN_ACCESS)
-		return flags == 0;
+		return (flags & ~presale) == 0;
 	return 0;
 }
 

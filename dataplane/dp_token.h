@@ -8,7 +8,9 @@
  *     0    1 version    DP_TOKEN_VERSION (1)
  *     1    1 kind       DP_TOKEN_TICKET (1) or DP_TOKEN_ACCESS (2)
  *     2    1 key_id     id of the key that signed it
- *     3    1 flags      bit 0 DP_TOKEN_F_PREQUEUE (tickets only); others 0
+ *     3    1 flags      bit 0 DP_TOKEN_F_PREQUEUE (tickets only); bit 1
+ *                       DP_TOKEN_F_PRESALE (both kinds), bits 2..4 its
+ *                       presale window index (0 without PRESALE); bits 5..7 0
  *     4    4 event_id
  *     8    8 client_id
  *    16    8 position   ticket: queue position, or for a pre-queue ticket its
@@ -33,6 +35,13 @@
 #define DP_TOKEN_MAC_SIZE 32       /* HMAC-SHA256 */
 #define DP_TOKEN_VERSION 1
 #define DP_TOKEN_F_PREQUEUE 0x01u  /* ticket taken before the on-sale time */
+#define DP_TOKEN_F_PRESALE 0x02u   /* taken with a presale code; window index in DP_TOKEN_WINDOW_MASK */
+#define DP_TOKEN_WINDOW_SHIFT 2
+#define DP_TOKEN_WINDOW_MASK 0x1cu /* bits 2..4: presale window index 0..7 */
+/* The presale window index of a token's flags (meaningful with DP_TOKEN_F_PRESALE). */
+#define DP_TOKEN_WINDOW(flags) (((unsigned)(flags) & DP_TOKEN_WINDOW_MASK) >> DP_TOKEN_WINDOW_SHIFT)
+/* The flags of a presale token of window w (0..7). */
+#define DP_TOKEN_PRESALE_FLAGS(w) ((uint8_t)(DP_TOKEN_F_PRESALE | (((unsigned)(w) << DP_TOKEN_WINDOW_SHIFT) & DP_TOKEN_WINDOW_MASK)))
 #define DP_TOKEN_ACCESS_WINDOW_MS_DEFAULT (10u * 60u * 1000u) /* purchase window */
 #define DP_KEY_SIZE 32             /* bytes of one HMAC key */
 #define DP_KEYS_MAX 2              /* live keys: current and previous */
@@ -116,7 +125,8 @@ int dp_keys_current_id(const struct dp_keys *ks);
 /*
  * Signs f with the current key of ks into tok (DP_TOKEN_SIZE bytes).
  * f->key_id is ignored. f->kind must be DP_TOKEN_TICKET or DP_TOKEN_ACCESS;
- * f->flags may hold DP_TOKEN_F_PREQUEUE for a ticket only. Returns 0,
+ * f->flags may hold DP_TOKEN_F_PREQUEUE for a ticket only, and
+ * DP_TOKEN_F_PRESALE with a window index for either kind. Returns 0,
  * -ENOKEY if ks has no key, or -EINVAL for a bad kind or flags (tok is then
  * left unchanged).
  */

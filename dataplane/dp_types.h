@@ -82,6 +82,11 @@ enum dp_detail {
 	DP_D_TOKEN_EXPIRED,     /* BAD_TOKEN: the access token's purchase window is over */
 	DP_D_QUEUE_RESERVE,     /* BUSY: the queue's reserved positions are used up; retry */
 	DP_D_NO_KEYS,           /* UNAVAILABLE: waiting room active but the dataplane has no keys */
+	DP_D_PRESALE_ONLY,      /* CLOSED: before the on-sale time only presale buyers may join or hold */
+	DP_D_CODE_UNKNOWN,      /* NOT_FOUND: no presale window of this event has that code */
+	DP_D_CODE_WINDOW,       /* CLOSED: the code's (or the access token's) presale window is not open now */
+	DP_D_CODE_USED_UP,      /* LIMIT: the code's uses are all taken by other buyers */
+	DP_D_CODE_PENDING,      /* BUSY: this buyer's use of the code is being made durable; retry */
 	DP_D__COUNT
 };
 
@@ -140,6 +145,35 @@ enum dp_sale_state {
 	DP_SALE_CLOSED = 4,
 };
 
+/* ---- presale windows (docs/waiting-room.md, "Presale windows") ---- */
+#define DP_PRESALE_WINDOWS_MAX 8          /* windows per event (token bits 2..4) */
+#define DP_PRESALE_CODE_MAX 32            /* bytes of a code: printable ASCII, no space */
+#define DP_PRESALE_SLOTS_MAX (1u << 20)   /* redemption slots per event: the sum of every code's uses */
+#define DP_PRESALE_PENDING_RETRY_MS 2u    /* code_pending: retry after this long */
+#define DP_PRESALE_FLUSH_MS 2u            /* the control thread stores new redemptions at most this often */
+#define DP_PRESALE_FLUSH_MAX 65536u       /* redemptions stored in one write transaction at most */
+
+/* One code (or member) of a presale window and its use limit. */
+struct dp_presale_code {
+	char code[DP_PRESALE_CODE_MAX + 1]; /* NUL-terminated */
+	uint32_t uses;                      /* 1..: distinct client ids that may redeem it */
+};
+
+/* One presale window: codes and members alike (a member is a code of its own). */
+struct dp_presale_window {
+	char name[DP_NAME_MAX];
+	uint64_t start_ms; /* Unix ms, inclusive */
+	uint64_t end_ms;   /* Unix ms, exclusive; > start_ms */
+	uint32_t n_codes;
+	const struct dp_presale_code *codes;
+};
+
+/* An event's presale windows as loaded (n_windows 0: none). */
+struct dp_presale_def {
+	uint32_t n_windows; /* 0..DP_PRESALE_WINDOWS_MAX */
+	struct dp_presale_window windows[DP_PRESALE_WINDOWS_MAX];
+};
+
 /* Waiting-room mode of an event (inventory `waiting_room.enabled`). */
 enum dp_wr_mode {
 	DP_WR_OFF = 0,  /* never active */
@@ -155,6 +189,8 @@ struct dp_sale_settings {
 	uint8_t wr_mode;              /* enum dp_wr_mode */
 	uint32_t purchase_window_ms;  /* access-token lifetime; 0 = DP_PURCHASE_WINDOW_MS_DEFAULT */
 	uint32_t threshold_rps;       /* auto: kept for stampede-control (`queue` reports it) */
+	const struct dp_presale_def *presale; /* NULL or no windows: no presale (copied at load) */
+	uint8_t presale_keep; /* reload: keep the loaded windows and codes (a member list was not sent) */
 };
 
 /* ---- waiting room (docs/waiting-room.md) ---- */
@@ -254,6 +290,9 @@ struct dp_request {
 
 /* RELEASE issued by the operator: any client's hold, not a buyer reply. */
 #define DP_REQ_F_OPERATOR 0x01u
+/* HOLD_*: set by dp_queue_hold_check only, after a valid presale access token
+ * whose window is open: the hold may run before the on-sale time. */
+#define DP_REQ_F_PRESALE 0x02u
 
 /* ---- replies ---- */
 struct dp_reply {

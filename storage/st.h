@@ -15,6 +15,8 @@
  *   events  u32 event id (MDB_INTEGERKEY)     -> opaque event definition blob
  *   sale    u32 event id (MDB_INTEGERKEY)     -> struct st_sale (versioned, fixed size)
  *   meta    string key                        -> value (format, workers)
+ *   presale      event id u32 BE, code, 0, client id u64 BE -> empty: presale redemptions
+ *   presale_def  u32 event id (MDB_INTEGERKEY) -> opaque presale windows blob
  *
  * Error convention: functions returning int return 0 on success or a negative
  * errno-style code (-ENOSPC, -EIO, -EINVAL, ...), or an LMDB code
@@ -116,6 +118,34 @@ int st_env_put_sale(struct st_env *env, uint32_t event_id, const struct st_sale 
 int st_env_get_sale(struct st_env *env, uint32_t event_id, struct st_sale *out);
 /* Remove one event's sale settings. Errors: -EINVAL, -ENOENT, LMDB codes. */
 int st_env_del_sale(struct st_env *env, uint32_t event_id);
+
+/* ---- presale windows (docs/waiting-room.md, "Presale windows") ---- */
+#define ST_PRESALE_CODE_MAX 32 /* bytes of a code */
+
+/* One redemption: client_id used code (code_len bytes, 1..ST_PRESALE_CODE_MAX) of event_id. */
+struct st_presale_use {
+	uint32_t event_id;
+	uint8_t code_len;
+	char code[ST_PRESALE_CODE_MAX];
+	uint64_t client_id;
+};
+
+/* Store n redemptions in one write transaction (committed, synced unless
+ * nosync). Errors: -EINVAL (NULL, a code length out of 1..32), MDB_MAP_FULL,
+ * -EIO, LMDB codes; nothing is stored then. */
+int st_env_put_presale(struct st_env *env, const struct st_presale_use *uses, size_t n);
+/* Call cb once per stored redemption of event_id (in key order). A stored
+ * key that does not decode gives MDB_CORRUPTED; a non-zero return of cb
+ * stops the walk and is returned. */
+typedef int (*st_presale_cb)(void *ctx, const struct st_presale_use *use);
+int st_env_for_each_presale(struct st_env *env, uint32_t event_id, st_presale_cb cb, void *ctx);
+/* Delete every redemption of event_id (0 when there are none). */
+int st_env_del_presale(struct st_env *env, uint32_t event_id);
+/* An event's presale windows blob: put (replace), get (a malloc'd copy in
+ * *blob, free it; -ENOENT when none), delete (-ENOENT when none). */
+int st_env_put_presale_def(struct st_env *env, uint32_t event_id, const void *blob, size_t len);
+int st_env_get_presale_def(struct st_env *env, uint32_t event_id, void **blob, size_t *len);
+int st_env_del_presale_def(struct st_env *env, uint32_t event_id);
 
 /* Call cb once per stored event, in id order. A non-zero return from cb stops
  * the walk and is returned. */

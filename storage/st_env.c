@@ -121,6 +121,10 @@ static int st_env_open_dbs(struct st_env *env)
 		rc = mdb_dbi_open(txn, ST_DB_META, MDB_CREATE, &env->dbi_meta);
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, ST_DB_SALE, MDB_CREATE | MDB_INTEGERKEY, &env->dbi_sale);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, ST_DB_PRESALE, MDB_CREATE, &env->dbi_presale);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, ST_DB_PRESALE_DEF, MDB_CREATE | MDB_INTEGERKEY, &env->dbi_presale_def);
 	rc = st_mdb_err(rc);
 	if (rc == 0)
 		rc = st_env_check_meta(env, txn);

@@ -28,6 +28,8 @@
 #define ST_DB_EVENTS "events"
 #define ST_DB_META "meta"
 #define ST_DB_SALE "sale"
+#define ST_DB_PRESALE "presale"
+#define ST_DB_PRESALE_DEF "presale_def"
 #define ST_META_FORMAT "format"
 #define ST_META_WORKERS "workers"
 #define ST_MAXDBS 8
@@ -69,6 +71,8 @@ struct st_env {
 	MDB_dbi dbi_events;
 	MDB_dbi dbi_meta;
 	MDB_dbi dbi_sale;
+	MDB_dbi dbi_presale;
+	MDB_dbi dbi_presale_def;
 	unsigned workers;
 	unsigned ring_size;
 	unsigned batch_records_max;

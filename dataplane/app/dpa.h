@@ -225,6 +225,18 @@ uint64_t dpa_wall_ms(void);
  * *current_out (may be NULL) get the key count and current id (-1: none). */
 int dpa_keys_load(struct dpa_app *app, char *err, size_t err_len, unsigned *count_out, int *current_out);
 
+struct ctl_event;
+struct dp_presale_def;
+struct dp_presale_code;
+/*
+ * The engine's form of event e's presale windows: codes and members alike
+ * (a member is a code of its own). The codes live in *mem (free it).
+ * *unattached (may be NULL): some window has a members_file whose list was
+ * not attached (an --inventory file read at start). 0 or -ENOMEM.
+ */
+int dpa_presale_def_of(const struct ctl_event *e, struct dp_presale_def *out, struct dp_presale_code **mem,
+		       int *unattached);
+
 /* dpa_telemetry.c */
 int dpa_telemetry_register(struct dpa_app *app);
 

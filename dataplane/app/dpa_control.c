@@ -28,6 +28,7 @@
 #include "control/ctl_members.h"
 #include "control/ctl_wire.h"
 #include "dataplane/app/dpa.h"
+#include "dataplane/dp_presale.h"
 #include "dataplane/dp_token.h"
 
 #define CTL_RECV_TIMEOUT_MS 5000    /* a started message must be complete within this */
@@ -37,6 +38,7 @@
 #define CTL_QUEUE_TICK_MS 10        /* waiting room: opening and reservation top-ups this often */
 #define CTL_ADMITTED_MAX (1ll << 53) /* largest admitted position taken (JSON-safe integer) */
 #define CTL_RATE_MAX 100000000ll    /* admissions/s accepted for wait estimates */
+#define CTL_PRESALE_ROWS_MAX 4096   /* code rows in one `presale` reply (then "truncated") */
 
 _Static_assert((int)CTL_WR_OFF == (int)DP_WR_OFF && (int)CTL_WR_ON == (int)DP_WR_ON &&
 		       (int)CTL_WR_AUTO == (int)DP_WR_AUTO,
@@ -87,6 +89,47 @@ static json_t *storage_error(int rc, const char *what)
 }
 
 /* ---- load ---- */
+
+/* e, out, mem: not NULL (dpa.h). */
+int dpa_presale_def_of(const struct ctl_event *e, struct dp_presale_def *out, struct dp_presale_code **mem,
+		       int *unattached)
+{
+	memset(out, 0, sizeof(*out));
+	*mem = NULL;
+	if (unattached) {
+		*unattached = 0;
+		for (uint32_t w = 0; w < e->extra.n_presales; w++)
+			*unattached |= e->extra.presales[w].members_file[0] && !e->extra.presales[w].members;
+	}
+	size_t n = 0;
+	const uint32_t nw = e->extra.n_presales < DP_PRESALE_WINDOWS_MAX ? e->extra.n_presales : DP_PRESALE_WINDOWS_MAX;
+	for (uint32_t w = 0; w < nw; w++)
+		n += (size_t)e->extra.presales[w].n_codes + (e->extra.presales[w].members ? e->extra.presales[w].n_members : 0);
+	struct dp_presale_code *codes = calloc(n ? n : 1, sizeof(*codes));
+	if (!codes)
+		return -ENOMEM;
+	size_t k = 0;
+	out->n_windows = nw;
+	for (uint32_t w = 0; w < nw; w++) {
+		const struct ctl_presale *p = &e->extra.presales[w];
+		struct dp_presale_window *win = &out->windows[w];
+		snprintf(win->name, sizeof(win->name), "%s", p->name);
+		win->start_ms = p->start_ms;
+		win->end_ms = p->end_ms;
+		win->codes = codes + k;
+		for (uint32_t i = 0; i < p->n_codes; i++, k++) {
+			snprintf(codes[k].code, sizeof(codes[k].code), "%s", p->codes[i].code);
+			codes[k].uses = p->codes[i].uses;
+		}
+		for (uint32_t i = 0; p->members && i < p->n_members; i++, k++) {
+			snprintf(codes[k].code, sizeof(codes[k].code), "%s", p->members[i].code);
+			codes[k].uses = p->members[i].uses;
+		}
+		win->n_codes = (uint32_t)(codes + k - win->codes);
+	}
+	*mem = codes;
+	return 0;
+}
 
 static json_t *cmd_load(struct dpa_control *c, const json_t *req)
 {
@@ -142,6 +185,13 @@ static json_t *cmd_load(struct dpa_control *c, const json_t *req)
 			reply = ctl_wire_error("layout_changed", "%s: %s", name, msg);
 		else if (rc)
 			reply = ctl_wire_error("invalid", "%s: %s", name, msg);
+		struct dp_presale_def pdef;
+		struct dp_presale_code *pmem = NULL;
+		if (!reply && dpa_presale_def_of(&inv->events[i], &pdef, &pmem, NULL) != 0)
+			reply = ctl_wire_error("unavailable", "out of memory reading %s", name);
+		else if (!reply && dp_presale_def_check(&pdef, inv->events[i].def->id, msg, sizeof(msg)) != 0)
+			reply = ctl_wire_error("invalid", "%s: %s", name, msg);
+		free(pmem);
 		int known = 0;
 		for (uint32_t k = 0; k < n_loaded && k < DP_EVENTS_MAX; k++)
 			known |= loaded_ids[k] == inv->events[i].def->id;
@@ -159,8 +209,16 @@ static json_t *cmd_load(struct dpa_control *c, const json_t *req)
 						.wr_mode = e->extra.waiting_room.mode,
 						.purchase_window_ms = e->extra.waiting_room.purchase_window_ms,
 						.threshold_rps = e->extra.waiting_room.threshold_rps};
+		struct dp_presale_def pdef;
+		struct dp_presale_code *pmem = NULL;
+		if (dpa_presale_def_of(e, &pdef, &pmem, NULL) != 0) {
+			reply = ctl_wire_error("unavailable", "out of memory reading %s", name);
+			break;
+		}
+		sale.presale = &pdef;
 		int action = 0;
 		rc = dp_engine_load_event(app->eng, e->def, &sale, &action, msg, sizeof(msg));
+		free(pmem);
 		if (rc) {
 			/* Checked above: only storage or memory can fail here;
 			 * events before this one are loaded. */
@@ -334,6 +392,54 @@ static json_t *cmd_waiting_room(struct dpa_control *c, const json_t *req)
 	if (rc)
 		return storage_error(rc, "waiting-room");
 	return json_pack("{s:b, s:I, s:b}", "ok", 1, "event", (json_int_t)ev, "active", json_is_true(act));
+}
+
+/* {"cmd":"presale","event":id[,"codes":true]}: the event's presale windows. */
+static json_t *cmd_presale(struct dpa_control *c, const json_t *req)
+{
+	json_t *err = NULL;
+	long long ev;
+	if (ctl_wire_get_int(req, "event", 1, 1, UINT32_MAX, &ev, &err) != 0)
+		return err;
+	json_t *codes_v = json_object_get(req, "codes");
+	if (codes_v && !json_is_boolean(codes_v))
+		return ctl_wire_error("bad_request", "codes: expected true or false");
+	const int with_codes = codes_v && json_is_true(codes_v);
+	struct dp_presale_view v;
+	if (dp_presale_get(c->app->eng, (uint32_t)ev, &v) != 0)
+		return ctl_wire_error("not_found", "event %lld is not loaded", ev);
+	json_t *wins = json_array();
+	json_t *rows[DP_PRESALE_WINDOWS_MAX] = {0};
+	for (uint32_t w = 0; wins && w < v.n_windows; w++) {
+		json_t *o = json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I}", "index", (json_int_t)w, "name", v.w[w].name,
+				      "start_ms", (json_int_t)v.w[w].start_ms, "end_ms", (json_int_t)v.w[w].end_ms,
+				      "codes", (json_int_t)v.w[w].codes, "uses", (json_int_t)v.w[w].uses, "used",
+				      (json_int_t)v.w[w].used);
+		if (o && with_codes) {
+			rows[w] = json_array();
+			json_object_set_new(o, "code_uses", rows[w]);
+		}
+		if (!o || json_array_append_new(wins, o) != 0) {
+			json_decref(wins);
+			return NULL;
+		}
+	}
+	int truncated = 0;
+	for (uint32_t i = 0; wins && with_codes && i < v.n_codes; i++) {
+		if (i >= CTL_PRESALE_ROWS_MAX) {
+			truncated = 1;
+			break;
+		}
+		struct dp_presale_code_view cv;
+		if (dp_presale_code_get(c->app->eng, (uint32_t)ev, i, &cv) != 0 || cv.window >= v.n_windows)
+			break;
+		json_array_append_new(rows[cv.window], json_pack("{s:s, s:I, s:I}", "code", cv.code, "uses",
+								 (json_int_t)cv.uses, "used", (json_int_t)cv.used));
+	}
+	json_t *r = wins ? json_pack("{s:b, s:I, s:o}", "ok", 1, "event", (json_int_t)ev, "windows", wins) : NULL;
+	if (r && truncated)
+		json_object_set_new(r, "truncated", json_true());
+	return r;
 }
 
 /* app, err: not NULL (err_len may be 0); counts may be NULL (dpa.h). */
@@ -525,6 +631,8 @@ static json_t *dispatch(struct dpa_control *c, const json_t *req)
 		return cmd_queue(c, req);
 	if (strcmp(cmd, "keys") == 0)
 		return cmd_keys(c, req);
+	if (strcmp(cmd, "presale") == 0)
+		return cmd_presale(c, req);
 	if (strcmp(cmd, "sale") == 0 || strcmp(cmd, "set") == 0 || strcmp(cmd, "expire") == 0 ||
 	    strcmp(cmd, "release") == 0 || strcmp(cmd, "admit") == 0 || strcmp(cmd, "waiting-room") == 0) {
 		int failed = st_env_failed(app->env);
@@ -572,9 +680,25 @@ static void *control_main(void *arg)
 	struct dpa_control *c = arg;
 	urcu_qsbr_register_thread();
 	urcu_qsbr_thread_offline();
-	uint64_t last_tick_ms = 0;
-	int last_tick_rc = 0;
+	uint64_t last_tick_ms = 0, last_flush_ms = 0, pending = 0;
+	int last_tick_rc = 0, last_flush_rc = 0;
 	while (!atomic_load(&c->stop)) {
+		/* Presale redemptions: stored at most every DP_PRESALE_FLUSH_MS
+		 * while any is pending, then marked durable (answered ok). */
+		if (mono_ms() - last_flush_ms >= DP_PRESALE_FLUSH_MS) {
+			urcu_qsbr_thread_online();
+			pending = dp_presale_pending(c->app->eng);
+			int frc = 0;
+			if (pending) {
+				last_flush_ms = mono_ms();
+				frc = dp_presale_flush(c->app->eng, &pending);
+			}
+			urcu_qsbr_thread_offline();
+			if (frc && frc != last_flush_rc)
+				fprintf(stderr, "stampede-dataplane: presale redemptions: %s (retried every %u ms)\n",
+					st_strerror(frc), DP_PRESALE_FLUSH_MS);
+			last_flush_rc = frc;
+		}
 		if (mono_ms() - last_tick_ms >= CTL_QUEUE_TICK_MS) {
 			last_tick_ms = mono_ms();
 			urcu_qsbr_thread_online();
@@ -594,7 +718,10 @@ static void *control_main(void *arg)
 				slot_of[n] = i;
 				pf[n++] = (struct pollfd){.fd = c->fds[i], .events = POLLIN};
 			}
-		if (poll(pf, n, CTL_QUEUE_TICK_MS) <= 0)
+		/* Wake every DP_PRESALE_FLUSH_MS: workers do not signal new
+		 * redemptions, so the thread looks (dp_presale_pending scans the
+		 * catalog, at most DP_EVENTS_MAX events). */
+		if (poll(pf, n, (int)DP_PRESALE_FLUSH_MS) <= 0)
 			continue;
 		for (nfds_t k = 1; k < n; k++) {
 			if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))

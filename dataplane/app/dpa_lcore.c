@@ -292,7 +292,8 @@ static void handle_queue(struct reply_ctx *ctx, const struct proto_msg *msg, uin
 	struct dp_engine *eng = ctx->lc->app->eng;
 	struct dp_queue_answer a;
 	if (msg->hdr.opcode == PROTO_OP_QUEUE_JOIN)
-		dp_queue_join(eng, msg->u.queue.event_id, msg->hdr.client_id, now_ms, &a);
+		dp_queue_join_code(eng, msg->u.queue.event_id, msg->hdr.client_id, msg->code, msg->code_len, now_ms,
+				   &a);
 	else
 		dp_queue_poll(eng, msg->u.queue.event_id, msg->hdr.client_id, msg->token, now_ms, &a);
 	dp_worker_count_event(ctx->lc->w, msg->u.queue.event_id, a.status);

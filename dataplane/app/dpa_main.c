@@ -38,6 +38,7 @@
 #include <urcu/urcu-qsbr.h>
 
 #include "control/ctl_inventory.h"
+#include "dataplane/dp_presale.h"
 #include "dataplane/app/dpa.h"
 
 static struct dpa_app app;
@@ -126,8 +127,19 @@ static void inventory_load(struct dpa_app *a)
 						.wr_mode = e->extra.waiting_room.mode,
 						.purchase_window_ms = e->extra.waiting_room.purchase_window_ms,
 						.threshold_rps = e->extra.waiting_room.threshold_rps};
+		/* Presale windows: a file read here carries no member list, so
+		 * an event whose windows name one keeps the windows and codes it
+		 * had (recovered), until a `load` sends the lists. */
+		struct dp_presale_def pdef;
+		struct dp_presale_code *pmem = NULL;
+		int unattached = 0;
+		if (dpa_presale_def_of(e, &pdef, &pmem, &unattached) != 0)
+			rte_exit(EXIT_FAILURE, "inventory %s: out of memory\n", a->set.inventory);
+		sale.presale = &pdef;
+		sale.presale_keep = (uint8_t)unattached;
 		int action = 0;
 		int rc = dp_engine_load_event(a->eng, e->def, &sale, &action, err, sizeof(err));
+		free(pmem);
 		if (rc)
 			rte_exit(EXIT_FAILURE, "inventory %s: %s\n", a->set.inventory, err);
 		counts[action & 3]++;

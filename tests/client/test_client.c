@@ -691,7 +691,22 @@ static void test_queue_calls(void **state)
 	assert_int_equal(r.u.queue.position, 7);
 	assert_memory_equal(r.u.queue.token, ticket, STAMPEDE_TOKEN_SIZE); /* the server got the ticket */
 	assert_int_equal(stampede_queue_poll(c, T_EVENT, NULL, &r), -EINVAL);
+	/* With a presale code: the server decodes it (a bad one is refused before sending). */
+	assert_int_equal(stampede_queue_join_code(c, T_EVENT, "FAN-2026", &r), 0);
+	assert_int_equal(r.op, STAMPEDE_OP_QUEUE_JOIN);
+	assert_int_equal(r.status, STAMPEDE_S_OK);
+	assert_int_equal(r.u.queue.state, STAMPEDE_QUEUE_WAITING);
+	struct stampede_client_stats st0, st1;
+	stampede_client_stats(c, &st0);
+	assert_int_equal(stampede_queue_join_code(c, T_EVENT, "has space", &r), -EINVAL);
+	assert_int_equal(stampede_queue_join_code(c, T_EVENT, "", &r), -EINVAL);
+	assert_int_equal(stampede_queue_join_code(c, T_EVENT, NULL, &r), -EINVAL);
+	assert_int_equal(stampede_queue_join_code(c, T_EVENT, "0123456789abcdef0123456789abcdefX", &r), -EINVAL);
+	assert_int_equal(stampede_queue_join_code(c, T_EVENT, "caf\xc3\xa9", &r), -EINVAL);
+	stampede_client_stats(c, &st1);
+	assert_int_equal(st1.datagrams_sent, st0.datagrams_sent);
 	stampede_batch_begin(c);
+	assert_int_equal(stampede_batch_add_queue_join_code(c, T_EVENT, "a b"), -EINVAL);
 	assert_true(stampede_batch_add_queue_join(c, T_EVENT) >= 0);
 	assert_true(stampede_batch_add_queue_poll(c, T_EVENT, ticket) >= 0);
 	assert_int_equal(stampede_batch_add_queue_poll(c, T_EVENT, NULL), -EINVAL);

@@ -7,7 +7,13 @@
  * (sent with dp_ctl_call), and hold with the access token; another buyer's
  * token, a ticket and a forged token are refused with their details; after a
  * restart the same tickets keep their places and the admission stands.
- * Inventory: netns_queue_inventory.json (event 1, GA type 2, room on).
+ * Presale (event 5, on sale in 2099, window "Fans" open, room off): no code,
+ * an unknown code and a used-up code are refused with their details; a good
+ * code answers ADMITTED once the control thread stored the redemption (the
+ * library retries code_pending); the presale token holds while the sale is
+ * scheduled; after the restart the redemption is still there.
+ * Inventory: netns_queue_inventory.json (event 1, GA type 2, room on;
+ * event 5 with presale codes).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +33,7 @@ static int failures;
 	} while (0)
 
 #define EV 1u
+#define EVP 5u
 #define GA 2u
 #define BUYERS 3
 
@@ -149,8 +156,40 @@ int main(int argc, char **argv)
 	CHECK(stampede_queue_poll(b[1], EV, access, &r) == 0 && r.status == STAMPEDE_S_BAD_TOKEN,
 	      "access token as ticket: %s", stampede_status_name(r.status));
 
+	/* Presale: event 5 before its on-sale time. */
+	CHECK(stampede_queue_join(b[0], EVP, &r) == 0 && r.status == STAMPEDE_S_CLOSED &&
+		      r.detail == STAMPEDE_D_PRESALE_ONLY,
+	      "presale join without code: %s/%s", stampede_status_name(r.status), stampede_detail_name(r.detail));
+	CHECK(stampede_queue_join_code(b[0], EVP, "NOPE", &r) == 0 && r.status == STAMPEDE_S_NOT_FOUND &&
+		      r.detail == STAMPEDE_D_CODE_UNKNOWN,
+	      "unknown code: %s/%s", stampede_status_name(r.status), stampede_detail_name(r.detail));
+	CHECK(stampede_queue_join_code(b[0], EVP, "has space", &r) == -22, "bad code not sent");
+	CHECK(stampede_queue_join_code(b[0], EVP, "FANS", &r) == 0 && r.status == STAMPEDE_S_OK &&
+		      r.body == STAMPEDE_BODY_QUEUE && r.u.queue.state == STAMPEDE_QUEUE_ADMITTED,
+	      "good code: %s/%s state %u", stampede_status_name(r.status), stampede_detail_name(r.detail),
+	      r.u.queue.state);
+	uint8_t presale_tok[STAMPEDE_TOKEN_SIZE];
+	memcpy(presale_tok, r.u.queue.token, sizeof(presale_tok));
+	CHECK(stampede_queue_join_code(b[1], EVP, "FANS", &r) == 0 && r.status == STAMPEDE_S_LIMIT &&
+		      r.detail == STAMPEDE_D_CODE_USED_UP,
+	      "used-up code: %s/%s", stampede_status_name(r.status), stampede_detail_name(r.detail));
+	CHECK(stampede_queue_join_code(b[0], EVP, "FANS", &r) == 0 && r.status == STAMPEDE_S_OK,
+	      "the same buyer again: %s/%s", stampede_status_name(r.status), stampede_detail_name(r.detail));
+	CHECK(stampede_hold_ga(b[0], EVP, GA, 1, NULL, &r) == 0 && r.status == STAMPEDE_S_CLOSED &&
+		      r.detail == STAMPEDE_D_PRESALE_ONLY,
+	      "presale hold without token: %s/%s", stampede_status_name(r.status), stampede_detail_name(r.detail));
+	CHECK(stampede_hold_ga(b[0], EVP, GA, 1, presale_tok, &r) == 0 && r.status == STAMPEDE_S_OK,
+	      "presale hold: %s/%s", stampede_status_name(r.status), stampede_detail_name(r.detail));
+	CHECK(stampede_hold_ga(b[1], EVP, GA, 1, access, &r) == 0 && r.status == STAMPEDE_S_BAD_TOKEN,
+	      "event 1's token on event 5: %s/%s", stampede_status_name(r.status), stampede_detail_name(r.detail));
+
 	/* A restart keeps the places and the admission. */
 	CHECK(restart() == 0, "restart");
+	CHECK(stampede_queue_join_code(b[1], EVP, "FANS", &r) == 0 && r.status == STAMPEDE_S_LIMIT,
+	      "used-up code after restart: %s/%s", stampede_status_name(r.status), stampede_detail_name(r.detail));
+	CHECK(stampede_queue_join_code(b[0], EVP, "FANS", &r) == 0 && r.status == STAMPEDE_S_OK &&
+		      r.u.queue.state == STAMPEDE_QUEUE_ADMITTED,
+	      "redemption after restart: %s/%s", stampede_status_name(r.status), stampede_detail_name(r.detail));
 	for (unsigned i = 0; i < BUYERS; i++) {
 		int rc = stampede_queue_poll(b[i], EV, ticket[i], &r);
 		CHECK(rc == 0 && r.status == STAMPEDE_S_OK && r.u.queue.position == i &&

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include "dataplane/dp_proto.h"
 #include "tests/proto/proto_reencode.h"
 
@@ -33,6 +35,11 @@ int t_reencode_msg(const struct proto_msg *m, struct proto_buf *b)
 	case PROTO_OP_ORDER:
 		return proto_put_order(b, c, r, m->u.order.order_id);
 	case PROTO_OP_QUEUE_JOIN:
+		if (m->code) {
+			char code[PROTO_CODE_SIZE + 1] = {0};
+			memcpy(code, m->code, m->code_len);
+			return proto_put_queue_join_code(b, c, r, m->u.queue.event_id, code);
+		}
 		return proto_put_queue_join(b, c, r, m->u.queue.event_id);
 	case PROTO_OP_QUEUE_POLL:
 		return proto_put_queue_poll(b, c, r, m->u.queue.event_id, m->token);

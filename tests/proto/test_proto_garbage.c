@@ -46,7 +46,10 @@ static void t_random_msg(struct proto_buf *b, int reply)
 			proto_put_ping(b, c, r, t_pay, t_rand() % (PROTO_PAYMENT_REF_SIZE + 1));
 			break;
 		case PROTO_OP_QUEUE_JOIN:
-			proto_put_queue_join(b, c, r, t_rand());
+			if (t_rand() & 1)
+				proto_put_queue_join_code(b, c, r, t_rand(), (t_rand() & 1) ? "FANCLUB-2026" : "x");
+			else
+				proto_put_queue_join(b, c, r, t_rand());
 			break;
 		case PROTO_OP_QUEUE_POLL:
 			proto_put_queue_poll(b, c, r, t_rand(), t_token);

@@ -180,6 +180,33 @@ void test_rt_queue(void **state)
 	assert_int_equal(m.hdr.opcode, PROTO_OP_QUEUE_JOIN);
 	assert_int_equal(m.u.queue.event_id, T_EVENT);
 	assert_null(m.token);
+	assert_null(m.code);
+	assert_int_equal(m.code_len, 0);
+
+	/* With a presale code: 8 + 32 bytes of body, the code zero-padded. */
+	proto_buf_init(&b, buf, sizeof(buf));
+	assert_int_equal(proto_put_queue_join_code(&b, T_CLIENT, T_REQ, T_EVENT, "FAN-2026"), 0);
+	assert_int_equal(b.len, 24 + 8 + PROTO_CODE_SIZE);
+	assert_int_equal(buf[4], PROTO_F_CODE);
+	assert_memory_equal(buf + 32, "FAN-2026", 8);
+	for (unsigned i = 8; i < PROTO_CODE_SIZE; i++)
+		assert_int_equal(buf[32 + i], 0);
+	t_roundtrip_req(buf, b.len, &m);
+	assert_int_equal(m.hdr.flags, PROTO_F_CODE);
+	assert_int_equal(m.u.queue.event_id, T_EVENT);
+	assert_int_equal(m.code_len, 8);
+	assert_memory_equal(m.code, "FAN-2026", 8);
+	/* A code of exactly 32 bytes; one of 33 does not fit (nothing appended). */
+	const char *c32 = "0123456789abcdef0123456789ABCDEF";
+	proto_buf_init(&b, buf, sizeof(buf));
+	assert_int_equal(proto_put_queue_join_code(&b, T_CLIENT, T_REQ, T_EVENT, c32), 0);
+	t_roundtrip_req(buf, b.len, &m);
+	assert_int_equal(m.code_len, 32);
+	assert_memory_equal(m.code, c32, 32);
+	const size_t len32 = b.len;
+	assert_int_equal(proto_put_queue_join_code(&b, T_CLIENT, T_REQ, T_EVENT, "0123456789abcdef0123456789ABCDEFx"), -1);
+	assert_int_equal(proto_put_queue_join_code(&b, T_CLIENT, T_REQ, T_EVENT, NULL), -1);
+	assert_int_equal(b.len, len32);
 
 	proto_buf_init(&b, buf, sizeof(buf));
 	assert_int_equal(proto_put_queue_poll(&b, T_CLIENT, T_REQ, T_EVENT, NULL), -1);
@@ -291,6 +318,29 @@ void test_err_flags(void **state)
 		n = t_msg(buf, no_token[k].op, PROTO_F_TOKEN, T_CLIENT, body, no_token[k].body + PROTO_TOKEN_SIZE);
 		t_expect(buf, n, PROTO_E_FLAGS, DP_D_NONE);
 	}
+	/* PROTO_F_CODE on any opcode but QUEUE_JOIN (well-sized body + code) */
+	const struct {
+		uint8_t op;
+		uint16_t flags;
+		size_t body;
+	} no_code[] = {{PROTO_OP_PING, 0, 0},
+		       {PROTO_OP_SEAT_MAP, 0, 16},
+		       {PROTO_OP_HOLD_GA, 0, 12},
+		       {PROTO_OP_HOLD_GA, PROTO_F_TOKEN, 12 + PROTO_TOKEN_SIZE},
+		       {PROTO_OP_CONFIRM, 0, 40},
+		       {PROTO_OP_RELEASE, 0, 8},
+		       {PROTO_OP_ORDER, 0, 8},
+		       {PROTO_OP_QUEUE_POLL, PROTO_F_TOKEN, 8 + PROTO_TOKEN_SIZE}};
+	for (unsigned k = 0; k < sizeof(no_code) / sizeof(no_code[0]); k++) {
+		n = t_msg(buf, no_code[k].op, no_code[k].flags | PROTO_F_CODE, T_CLIENT, body,
+			  no_code[k].body + PROTO_CODE_SIZE);
+		t_expect(buf, n, PROTO_E_FLAGS, DP_D_NONE);
+		n = t_msg(buf, no_code[k].op, no_code[k].flags | PROTO_F_CODE, T_CLIENT, body, no_code[k].body);
+		t_expect(buf, n, PROTO_E_FLAGS, DP_D_NONE);
+	}
+	/* a code and a token on QUEUE_JOIN */
+	n = t_msg(buf, PROTO_OP_QUEUE_JOIN, PROTO_F_CODE | PROTO_F_TOKEN, T_CLIENT, body, 8 + PROTO_CODE_SIZE + PROTO_TOKEN_SIZE);
+	t_expect(buf, n, PROTO_E_FLAGS, DP_D_NONE);
 	/* QUEUE_POLL without its token */
 	n = t_msg(buf, PROTO_OP_QUEUE_POLL, 0, T_CLIENT, body, 8);
 	t_expect(buf, n, PROTO_E_FLAGS, DP_D_NONE);
@@ -333,6 +383,10 @@ void test_err_body_len(void **state)
 		{PROTO_OP_RELEASE, 0, 16},
 		{PROTO_OP_ORDER, 0, 7},
 		{PROTO_OP_QUEUE_JOIN, 0, 9},
+		{PROTO_OP_QUEUE_JOIN, 0, 8 + PROTO_CODE_SIZE},            /* a code without the flag */
+		{PROTO_OP_QUEUE_JOIN, PROTO_F_CODE, 8},                   /* the flag without a code */
+		{PROTO_OP_QUEUE_JOIN, PROTO_F_CODE, 8 + PROTO_CODE_SIZE - 1},
+		{PROTO_OP_QUEUE_JOIN, PROTO_F_CODE, 8 + PROTO_CODE_SIZE + 1},
 		{PROTO_OP_QUEUE_POLL, PROTO_F_TOKEN, 8 + PROTO_TOKEN_SIZE + 4},
 		{PROTO_OP_QUEUE_POLL, PROTO_F_TOKEN, 8},
 	};
@@ -401,6 +455,47 @@ void test_err_field(void **state)
 	body[9] = 0;
 	body[11] = 1; /* _pad */
 	n = t_msg(buf, PROTO_OP_HOLD_BEST, 0, T_CLIENT, body, 12);
+	t_expect(buf, n, PROTO_E_FIELD, DP_D_NONE);
+
+	/* presale codes: empty, a space, a control byte, DEL, 8-bit, text after
+	 * the zero padding, padding not zero; the valid printable edges pass. */
+	const struct {
+		char bytes[PROTO_CODE_SIZE]; /* NUL-padded */
+		size_t len;
+		int ok;
+	} codes[] = {
+		{"", 0, 0},
+		{" ABC", 4, 0},
+		{"AB C", 4, 0},
+		{"AB\tC", 4, 0},
+		{"AB\x7f", 3, 0},
+		{"AB\x80", 3, 0},
+		{"AB\0C", 4, 0},
+		{"ABC", 32, 0}, /* byte 31 set below: text after the zero padding */
+		{"!~", 2, 1},
+		{"FAN-2026", 8, 1},
+	};
+	for (unsigned k = 0; k < sizeof(codes) / sizeof(codes[0]); k++) {
+		memset(body, 0, sizeof(body));
+		memcpy(body + 8, codes[k].bytes, codes[k].len);
+		if (codes[k].len == PROTO_CODE_SIZE)
+			body[8 + PROTO_CODE_SIZE - 1] = 1;
+		n = t_msg(buf, PROTO_OP_QUEUE_JOIN, PROTO_F_CODE, T_CLIENT, body, 8 + PROTO_CODE_SIZE);
+		if (codes[k].ok) {
+			struct proto_msg m;
+			assert_int_equal(t_dec1(buf, n, &m, NULL), PROTO_OK);
+			assert_int_equal(m.code_len, codes[k].len);
+		} else {
+			t_expect(buf, n, PROTO_E_FIELD, DP_D_NONE);
+		}
+	}
+	/* the code's client id 0 is still bad_client_id; padding of the queue body */
+	memset(body, 0, sizeof(body));
+	memcpy(body + 8, "FAN", 3);
+	n = t_msg(buf, PROTO_OP_QUEUE_JOIN, PROTO_F_CODE, 0, body, 8 + PROTO_CODE_SIZE);
+	t_expect(buf, n, PROTO_E_FIELD, DP_D_BAD_CLIENT);
+	body[4] = 1;
+	n = t_msg(buf, PROTO_OP_QUEUE_JOIN, PROTO_F_CODE, T_CLIENT, body, 8 + PROTO_CODE_SIZE);
 	t_expect(buf, n, PROTO_E_FIELD, DP_D_NONE);
 
 	/* seat map: count 0, count 1025, padding */

@@ -930,6 +930,107 @@ static void test_strerror(void **state)
 	assert_string_equal(st_strerror(MDB_CORRUPTED), mdb_strerror(MDB_CORRUPTED));
 }
 
+/* Presale redemptions seen by t_presale_cb. */
+struct t_uses {
+	unsigned n, stop_after;
+	struct st_presale_use u[8];
+};
+
+static int t_presale_cb(void *ctx, const struct st_presale_use *use)
+{
+	struct t_uses *t = ctx;
+	if (t->n < 8)
+		t->u[t->n] = *use;
+	return ++t->n == t->stop_after ? 42 : 0;
+}
+
+static struct st_presale_use t_use(uint32_t ev, const char *code, uint64_t client)
+{
+	struct st_presale_use u;
+	memset(&u, 0, sizeof(u));
+	u.event_id = ev;
+	u.code_len = (uint8_t)strlen(code);
+	memcpy(u.code, code, u.code_len);
+	u.client_id = client;
+	return u;
+}
+
+/* The `presale` and `presale_def` databases: per-event walks in key order,
+ * deletes, bad input refused with nothing stored, a corrupt key reported. */
+static void test_presale_db(void **state)
+{
+	struct t_fixture *f = *state;
+	t_open(f);
+	const struct st_presale_use uses[] = {
+		t_use(1, "A", 5), t_use(1, "BB", 1ull << 40), t_use(1, "A", 3), t_use(2, "A", 9),
+		t_use(256, "A", 1), t_use(1, "0123456789abcdef0123456789ABCDEF", 7),
+	};
+	assert_int_equal(st_env_put_presale(f->env, uses, 6), 0);
+	assert_int_equal(st_env_put_presale(f->env, uses, 2), 0); /* the same keys again: no duplicates */
+	struct t_uses t = {0};
+	assert_int_equal(st_env_for_each_presale(f->env, 1, t_presale_cb, &t), 0);
+	assert_int_equal(t.n, 4);
+	/* key order: code bytes, then the client id big-endian */
+	assert_memory_equal(t.u[0].code, "0123456789abcdef0123456789ABCDEF", 32);
+	assert_int_equal(t.u[0].code_len, 32);
+	assert_int_equal(t.u[1].client_id, 3);
+	assert_int_equal(t.u[2].client_id, 5);
+	assert_int_equal(t.u[3].client_id, 1ull << 40);
+	assert_int_equal(t.u[3].code_len, 2);
+	assert_int_equal(t.u[3].event_id, 1);
+	t = (struct t_uses){.stop_after = 2};
+	assert_int_equal(st_env_for_each_presale(f->env, 1, t_presale_cb, &t), 42);
+	/* a bad code length stores nothing, not even the good ones before it */
+	struct st_presale_use bad[2] = {t_use(3, "OK", 1), t_use(3, "", 2)};
+	assert_int_equal(st_env_put_presale(f->env, bad, 2), -EINVAL);
+	bad[1].code_len = 33;
+	assert_int_equal(st_env_put_presale(f->env, bad, 2), -EINVAL);
+	t = (struct t_uses){0};
+	assert_int_equal(st_env_for_each_presale(f->env, 3, t_presale_cb, &t), 0);
+	assert_int_equal(t.n, 0);
+	/* delete one event's: the others stay */
+	assert_int_equal(st_env_del_presale(f->env, 1), 0);
+	assert_int_equal(st_env_del_presale(f->env, 1), 0);
+	t = (struct t_uses){0};
+	assert_int_equal(st_env_for_each_presale(f->env, 1, t_presale_cb, &t), 0);
+	assert_int_equal(t.n, 0);
+	assert_int_equal(st_env_for_each_presale(f->env, 2, t_presale_cb, &t), 0);
+	assert_int_equal(st_env_for_each_presale(f->env, 256, t_presale_cb, &t), 0);
+	assert_int_equal(t.n, 2);
+	/* the windows blob */
+	void *blob = NULL;
+	size_t len = 0;
+	assert_int_equal(st_env_get_presale_def(f->env, 4, &blob, &len), -ENOENT);
+	assert_int_equal(st_env_put_presale_def(f->env, 4, "windows", 7), 0);
+	assert_int_equal(st_env_get_presale_def(f->env, 4, &blob, &len), 0);
+	assert_int_equal(len, 7);
+	assert_memory_equal(blob, "windows", 7);
+	free(blob);
+	assert_int_equal(st_env_del_presale_def(f->env, 4), 0);
+	assert_int_equal(st_env_del_presale_def(f->env, 4), -ENOENT);
+	t_close(f);
+	/* a key that does not decode (no 0 before the client id) */
+	MDB_env *e;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	assert_int_equal(mdb_env_create(&e), 0);
+	assert_int_equal(mdb_env_set_maxdbs(e, 8), 0);
+	assert_int_equal(mdb_env_open(e, f->dir, 0, 0640), 0);
+	assert_int_equal(mdb_txn_begin(e, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "presale", 0, &dbi), 0);
+	uint8_t k[14] = {0, 0, 0, 2, 'Z', 1, 0, 0, 0, 0, 0, 0, 0, 1};
+	MDB_val kv = {.mv_size = sizeof(k), .mv_data = k}, v = {.mv_size = 0, .mv_data = k};
+	assert_int_equal(mdb_put(txn, dbi, &kv, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(e);
+	t_open(f);
+	t = (struct t_uses){0};
+	assert_int_equal(st_env_for_each_presale(f->env, 2, t_presale_cb, &t), MDB_CORRUPTED);
+	assert_int_equal(st_env_del_presale(f->env, 2), MDB_CORRUPTED);
+	assert_int_equal(st_env_put_presale(NULL, uses, 1), -EINVAL);
+	assert_int_equal(st_env_for_each_presale(f->env, 2, NULL, NULL), -EINVAL);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, t_setup, t_teardown)
 
 int main(void)
@@ -945,6 +1046,7 @@ int main(void)
 		T(test_meta_mismatch),
 		T(test_bad_options),
 		T(test_events),
+		T(test_presale_db),
 		T(test_batch_cut_and_barrier_only),
 		T(test_stop_drains),
 		T(test_worker_stamped),

@@ -74,7 +74,20 @@ static void test_round_trip(void **state)
 	assert_int_equal(dp_token_mint(ks, &f, tok), 0);
 	assert_int_equal(dp_token_verify(ks, tok, DP_TOKEN_TICKET, 7, 1001, NOW_MS, &got), DP_TOKEN_OK);
 	assert_int_equal(got.flags, DP_TOKEN_F_PREQUEUE);
+	/* Presale: the flag and window 5 on a pre-queue ticket, byte 3 = 0x17. */
+	f.flags = DP_TOKEN_F_PREQUEUE | DP_TOKEN_PRESALE_FLAGS(5);
+	assert_int_equal(dp_token_mint(ks, &f, tok), 0);
+	assert_int_equal(tok[3], 0x17);
+	assert_int_equal(dp_token_verify(ks, tok, DP_TOKEN_TICKET, 7, 1001, NOW_MS, &got), DP_TOKEN_OK);
+	assert_int_equal(got.flags, 0x17);
+	assert_int_equal(DP_TOKEN_WINDOW(got.flags), 5);
 	struct dp_token_fields a = w_access();
+	a.flags = DP_TOKEN_PRESALE_FLAGS(7);
+	assert_int_equal(dp_token_mint(ks, &a, tok), 0);
+	assert_int_equal(tok[3], 0x1e);
+	assert_int_equal(dp_token_verify(ks, tok, DP_TOKEN_ACCESS, 7, 1001, NOW_MS, &got), DP_TOKEN_OK);
+	assert_int_equal(DP_TOKEN_WINDOW(got.flags), 7);
+	a.flags = 0;
 	assert_int_equal(dp_token_mint(ks, &a, tok), 0);
 	assert_int_equal(dp_token_verify(ks, tok, DP_TOKEN_ACCESS, 7, 1001, NOW_MS, &got), DP_TOKEN_OK);
 	assert_int_equal(got.time_ms, 2000000);
@@ -112,7 +125,9 @@ static void test_mint_refusals(void **state)
 	f.kind = 3;
 	assert_int_equal(dp_token_mint(ks, &f, tok), -EINVAL);
 	f.kind = DP_TOKEN_TICKET;
-	f.flags = 0x02;
+	f.flags = 0x20; /* bits 5..7 are never allowed */
+	assert_int_equal(dp_token_mint(ks, &f, tok), -EINVAL);
+	f.flags = 0x04; /* a window index without the presale flag */
 	assert_int_equal(dp_token_mint(ks, &f, tok), -EINVAL);
 	struct dp_token_fields a = w_access();
 	a.flags = DP_TOKEN_F_PREQUEUE; /* only tickets are pre-queue */
@@ -212,8 +227,14 @@ static enum dp_token_result flipped_expect(const uint8_t *tok, unsigned byte, un
 		return DP_TOKEN_MALFORMED;
 	if (byte == 2)
 		return DP_TOKEN_UNKNOWN_KEY; /* the set has only key 1 */
-	if (byte == 3) /* flags: only the pre-queue bit of a ticket is allowed */
-		return tok[1] == DP_TOKEN_TICKET && bit == 0 ? DP_TOKEN_FORGED : DP_TOKEN_MALFORMED;
+	if (byte == 3) { /* flags: pre-queue (tickets), presale (both), a window index only with presale */
+		const uint8_t fl = (uint8_t)(tok[3] ^ (1u << bit));
+		if (bit >= 5 || (bit == 0 && tok[1] != DP_TOKEN_TICKET))
+			return DP_TOKEN_MALFORMED;
+		if ((fl & DP_TOKEN_WINDOW_MASK) && !(fl & DP_TOKEN_F_PRESALE))
+			return DP_TOKEN_MALFORMED;
+		return DP_TOKEN_FORGED;
+	}
 	return DP_TOKEN_FORGED;
 }
 
@@ -221,8 +242,10 @@ static void test_each_bit_flipped(void **state)
 {
 	(void)state;
 	struct dp_keys *ks = one_key(1, 0x40);
-	struct dp_token_fields kinds[2] = {w_ticket(), w_access()};
-	for (unsigned k = 0; k < 2; k++) {
+	struct dp_token_fields kinds[4] = {w_ticket(), w_access(), w_ticket(), w_access()};
+	kinds[2].flags = DP_TOKEN_PRESALE_FLAGS(3);
+	kinds[3].flags = DP_TOKEN_PRESALE_FLAGS(6);
+	for (unsigned k = 0; k < 4; k++) {
 		uint8_t tok[DP_TOKEN_SIZE];
 		assert_int_equal(dp_token_mint(ks, &kinds[k], tok), 0);
 		for (unsigned byte = 0; byte < DP_TOKEN_SIZE; byte++) {
