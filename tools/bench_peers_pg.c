@@ -4,7 +4,8 @@
  * the hold once it is acknowledged) against a PostgreSQL server.
  *
  *   stampede-peers-pg --conninfo STR [--seats N] [--seconds S] [--conns C]
- *                     [--depth D] [--batch B] [--ttl-ms T] [--check]
+ *                     [--depth D] [--batch B] [--ttl-ms T] [--abandon PCT] [--keep]
+ *                     [--check]
  *
  * Table seats(id, state 0 free / 1 held / 2 sold, holder, hold_until), with a
  * partial index on the seats not sold. A hold is one UPDATE of the first free
@@ -20,9 +21,10 @@
  * synchronous_commit on: once its WAL is flushed); a buyer confirms only
  * then. Runs until sold out or --seconds; holds still open then are
  * confirmed. --check (for tests) fails on a seat held after its sale or
- * sold twice. Prints one JSON line last:
+ * sold twice. --abandon PCT of the holds are never confirmed (buyers who walk
+ * away): their seats come back once the hold expires. The table is created
+ * anew first, unless --keep. Prints one JSON line last:
  *   {"system":"postgres","ops_per_s":X,"holds_per_s":H,"confirms_per_s":C,...}
- * The table is created anew first.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -64,7 +66,7 @@ struct pg_conn {
 	pthread_t th;
 	unsigned idx;
 	PGconn *c;
-	uint64_t holds, confirms, refused, t_last_ns;
+	uint64_t holds, confirms, refused, abandoned, t_last_ns;
 	int failed;
 };
 
@@ -74,7 +76,8 @@ static struct {
 	double seconds;
 	unsigned conns, depth, batch;
 	uint64_t ttl_ms;
-	int check;
+	unsigned abandon_pct;
+	int check, keep;
 	uint64_t t0_ns, t_end_ns;
 	atomic_int sold_out;
 	atomic_uchar *seat_state; /* --check: 1 once sold */
@@ -130,6 +133,13 @@ static int pg_setup(void)
 	return rc;
 }
 
+/* rng_next: xorshift64, one buyer connection's random numbers. */
+static uint64_t rng_next(uint64_t *x)
+{
+	*x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+	return *x;
+}
+
 /* pg_send: queues one statement (the op's hold or confirm) in the pipeline. */
 static int pg_send(struct pg_conn *k, const struct pg_op *op, uint64_t *rng)
 {
@@ -141,9 +151,8 @@ static int pg_send(struct pg_conn *k, const struct pg_op *op, uint64_t *rng)
 		snprintf(b, sizeof(b), "%" PRIu64, op->holder);
 		rc = PQsendQueryPrepared(k->c, "confirm", 2, v, NULL, NULL, 0);
 	} else {
-		*rng ^= *rng << 13, *rng ^= *rng >> 7, *rng ^= *rng << 17;
 		snprintf(a, sizeof(a), "%" PRIu64, op->holder);
-		snprintf(b, sizeof(b), "%u", (uint32_t)(*rng % pg.seats));
+		snprintf(b, sizeof(b), "%u", (uint32_t)(rng_next(rng) % pg.seats));
 		snprintf(t, sizeof(t), "%" PRIu64, pg.ttl_ms);
 		rc = PQsendQueryPrepared(k->c, "hold", 3, v, NULL, NULL, 0);
 	}
@@ -182,9 +191,9 @@ static int pg_result(struct pg_conn *k, struct pg_op *op)
 }
 
 /* pg_commit: the transaction of ops[from..] (n ops, ring of cap) committed:
- * counts them and queues a confirm for each hold. */
+ * counts them and queues a confirm for each hold (but --abandon of them). */
 static void pg_commit(struct pg_conn *k, struct pg_op *ops, unsigned cap, unsigned from, unsigned n,
-		      struct pg_op *pend, unsigned *pend_tail, unsigned *pend_n)
+		      struct pg_op *pend, unsigned *pend_tail, unsigned *pend_n, uint64_t *rng)
 {
 	for (unsigned i = 0; i < n; i++) {
 		struct pg_op *op = &ops[(from + i) % cap];
@@ -204,6 +213,10 @@ static void pg_commit(struct pg_conn *k, struct pg_op *ops, unsigned cap, unsign
 				fprintf(stderr, "peers-pg: hold of seat %u, %s\n", op->seat,
 					op->seat >= pg.seats ? "out of range" : "already sold");
 				k->failed = 1;
+			}
+			if (pg.abandon_pct && rng_next(rng) % 100 < pg.abandon_pct) {
+				k->abandoned++;
+				continue;
 			}
 			pend[*pend_tail] = (struct pg_op){.seat = op->seat, .confirming = 1, .holder = op->holder};
 			*pend_tail = (*pend_tail + 1) % cap;
@@ -288,7 +301,7 @@ static void *pg_run(void *arg)
 				break;
 			}
 			k->t_last_ns = now_ns();
-			pg_commit(k, ops, cap, txn_start, txn_n, pend, &pend_tail, &pend_n);
+			pg_commit(k, ops, cap, txn_start, txn_n, pend, &pend_tail, &pend_n, &rng);
 			txn_n = 0;
 			txns--;
 		}
@@ -302,7 +315,7 @@ out:
 static void usage(void)
 {
 	fprintf(stderr, "usage: stampede-peers-pg --conninfo STR [--seats N] [--seconds S] [--conns C] [--depth D] "
-			"[--batch B] [--ttl-ms T] [--check]\n");
+			"[--batch B] [--ttl-ms T] [--abandon PCT] [--keep] [--check]\n");
 }
 
 int main(int argc, char **argv)
@@ -314,6 +327,8 @@ int main(int argc, char **argv)
 					     {"depth", required_argument, NULL, 'd'},
 					     {"batch", required_argument, NULL, 'b'},
 					     {"ttl-ms", required_argument, NULL, 't'},
+					     {"abandon", required_argument, NULL, 'a'},
+					     {"keep", no_argument, NULL, 'K'},
 					     {"check", no_argument, NULL, 'k'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
@@ -322,7 +337,7 @@ int main(int argc, char **argv)
 	char *end;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		unsigned long long v = 0;
-		if (o == 'n' || o == 'c' || o == 'd' || o == 'b' || o == 't') {
+		if (o == 'n' || o == 'c' || o == 'd' || o == 'b' || o == 't' || o == 'a') {
 			v = strtoull(optarg, &end, 10);
 			if (*end || end == optarg) {
 				fprintf(stderr, "peers-pg: not a number: %s\n", optarg);
@@ -343,20 +358,23 @@ int main(int argc, char **argv)
 		case 'd': pg.depth = (unsigned)(v > PG_DEPTH_MAX ? 0 : v); break;
 		case 'b': pg.batch = (unsigned)(v > PG_BATCH_MAX ? 0 : v); break;
 		case 't': pg.ttl_ms = v > INT32_MAX ? 0 : v; break;
+		case 'a': pg.abandon_pct = (unsigned)(v > 99 ? 100 : v); break;
+		case 'K': pg.keep = 1; break;
 		case 'k': pg.check = 1; break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
 		}
 	}
-	if (optind != argc || !pg.conninfo || !pg.seats || !pg.conns || !pg.depth || !pg.batch || !pg.ttl_ms) {
+	if (optind != argc || !pg.conninfo || !pg.seats || !pg.conns || !pg.depth || !pg.batch || !pg.ttl_ms ||
+	    pg.abandon_pct > 99) {
 		fprintf(stderr,
 			"peers-pg: need --conninfo, and --seats 1..%u, --conns 1..%d, --depth 1..%d, --batch 1..%d, "
-			"--ttl-ms 1..%d\n",
+			"--ttl-ms 1..%d, --abandon 0..99\n",
 			PG_SEATS_MAX, PG_CONNS_MAX, PG_DEPTH_MAX, PG_BATCH_MAX, INT32_MAX);
 		usage();
 		return 2;
 	}
-	if (pg_setup())
+	if (!pg.keep && pg_setup())
 		return 1;
 	pg.seat_state = calloc(pg.seats, sizeof(*pg.seat_state));
 	struct pg_conn *k = calloc(pg.conns, sizeof(*k));
@@ -388,11 +406,11 @@ int main(int argc, char **argv)
 	pg.t0_ns = now_ns();
 	pg.t_end_ns = pg.t0_ns + (uint64_t)(pg.seconds * 1e9);
 	pthread_barrier_wait(&pg.start);
-	uint64_t holds = 0, confirms = 0, refused = 0, t_last = pg.t0_ns;
+	uint64_t holds = 0, confirms = 0, refused = 0, abandoned = 0, t_last = pg.t0_ns;
 	int failed = 0;
 	for (unsigned i = 0; i < pg.conns; i++) {
 		pthread_join(k[i].th, NULL);
-		holds += k[i].holds, confirms += k[i].confirms, refused += k[i].refused;
+		holds += k[i].holds, confirms += k[i].confirms, refused += k[i].refused, abandoned += k[i].abandoned;
 		failed |= k[i].failed;
 		if (k[i].t_last_ns > t_last)
 			t_last = k[i].t_last_ns;
@@ -400,10 +418,10 @@ int main(int argc, char **argv)
 	}
 	const double dur = (double)(t_last - pg.t0_ns) / 1e9;
 	printf("{\"system\":\"postgres\",\"ops_per_s\":%.0f,\"holds_per_s\":%.0f,\"confirms_per_s\":%.0f,\"holds\":%" PRIu64
-	       ",\"confirms\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"sold_out\":%s,\"duration_s\":%.3f,\"seats\":%u,"
+	       ",\"confirms\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"abandoned\":%" PRIu64 ",\"sold_out\":%s,\"duration_s\":%.3f,\"seats\":%u,"
 	       "\"conns\":%u,\"depth\":%u,\"batch\":%u}\n",
 	       dur > 0 ? (double)(holds + confirms) / dur : 0, dur > 0 ? (double)holds / dur : 0,
-	       dur > 0 ? (double)confirms / dur : 0, holds, confirms, refused, atomic_load(&pg.sold_out) ? "true" : "false",
+	       dur > 0 ? (double)confirms / dur : 0, holds, confirms, refused, abandoned, atomic_load(&pg.sold_out) ? "true" : "false",
 	       dur, pg.seats, pg.conns, pg.depth, pg.batch);
 	free(k);
 	free((void *)pg.seat_state);

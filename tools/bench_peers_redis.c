@@ -5,7 +5,7 @@
  * run by EVALSHA.
  *
  *   stampede-peers-redis --socket PATH [--seats N] [--seconds S] [--conns C]
- *                        [--depth D] [--ttl-ms T] [--check]
+ *                        [--depth D] [--ttl-ms T] [--abandon PCT] [--keep] [--check]
  *
  * Data (hash tag {st} so all keys share one slot):
  *   {st}:state   a string, one byte per seat: '0' free, 'H' held, 'S' sold
@@ -24,9 +24,10 @@
  * answers after the AOF fsync with appendfsync always). Runs until sold out or
  * --seconds; holds still open then are confirmed. An op counts when Redis
  * has answered it. --check (for tests) also tracks each seat and fails on a
- * seat held after its sale or sold twice. Prints one JSON line last:
+ * seat held after its sale or sold twice. --abandon PCT of the holds are
+ * never confirmed (buyers who walk away): their seats come back once the hold
+ * expires. The keys are reset first, unless --keep. Prints one JSON line last:
  *   {"system":"redis","ops_per_s":X,"holds_per_s":H,"confirms_per_s":C,...}
- * The database is reset (the keys above) first.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -87,7 +88,7 @@ struct pr_conn {
 	pthread_t th;
 	unsigned idx;
 	redisContext *c;
-	uint64_t holds, confirms, refused, t_last_ns;
+	uint64_t holds, confirms, refused, abandoned, t_last_ns;
 	int failed;
 };
 
@@ -97,7 +98,8 @@ static struct {
 	double seconds;
 	unsigned conns, depth;
 	uint64_t ttl_ms;
-	int check;
+	unsigned abandon_pct;
+	int check, keep;
 	char hold_sha[48], confirm_sha[48];
 	uint64_t t0_ns, t_end_ns;
 	atomic_int sold_out;
@@ -120,6 +122,13 @@ static uint64_t wall_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000ull + (uint64_t)ts.tv_nsec / 1000000ull;
+}
+
+/* rng_next: xorshift64, one buyer connection's random numbers. */
+static uint64_t rng_next(uint64_t *x)
+{
+	*x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+	return *x;
 }
 
 /* pr_connect: a connection to the server's unix socket, or NULL with a
@@ -157,8 +166,9 @@ static int pr_cmd_ok(redisContext *c, char *out, size_t out_len, const char *fmt
 	return rc;
 }
 
-/* pr_setup: resets the keys to seats free seats and loads both scripts. */
-static int pr_setup(void)
+/* pr_setup: resets the keys to seats free seats (unless keep) and loads both
+ * scripts. */
+static int pr_setup(int keep)
 {
 	redisContext *c = pr_connect();
 	if (!c)
@@ -172,7 +182,8 @@ static int pr_setup(void)
 		return -1;
 	}
 	bits[len - 1] = (unsigned char)((1u << (len * 8 - pr.seats)) - 1);
-	int rc = pr_cmd_ok(c, NULL, 0, "DEL " PR_KEYS) || pr_cmd_ok(c, NULL, 0, "SET {st}:taken %b", bits, len) ||
+	int rc = (!keep && (pr_cmd_ok(c, NULL, 0, "DEL " PR_KEYS) ||
+			    pr_cmd_ok(c, NULL, 0, "SET {st}:taken %b", bits, len))) ||
 		 pr_cmd_ok(c, pr.hold_sha, sizeof(pr.hold_sha), "SCRIPT LOAD %s", pr_hold_lua) ||
 		 pr_cmd_ok(c, pr.confirm_sha, sizeof(pr.confirm_sha), "SCRIPT LOAD %s", pr_confirm_lua);
 	free(bits);
@@ -188,9 +199,8 @@ static void pr_send(struct pr_conn *k, const struct pr_op *op, uint64_t *rng)
 		redisAppendCommand(k->c, "EVALSHA %s 3 " PR_KEYS " %u %" PRIu64 " %" PRIu64, pr.confirm_sha, op->seat,
 				   op->holder, wall_ms());
 	} else {
-		*rng ^= *rng << 13, *rng ^= *rng >> 7, *rng ^= *rng << 17;
 		redisAppendCommand(k->c, "EVALSHA %s 3 " PR_KEYS " %" PRIu64 " %u %" PRIu64 " %" PRIu64, pr.hold_sha,
-				   op->holder, (uint32_t)(*rng % pr.seats), wall_ms(), pr.ttl_ms);
+				   op->holder, (uint32_t)(rng_next(rng) % pr.seats), wall_ms(), pr.ttl_ms);
 	}
 }
 
@@ -254,8 +264,14 @@ static void *pr_run(void *arg)
 					v >= pr.seats ? "out of range" : "already sold");
 				k->failed = 1;
 			}
-			op->confirming = 1;
-			next = 1;
+			if (pr.abandon_pct && rng_next(&rng) % 100 < pr.abandon_pct) {
+				k->abandoned++; /* this buyer walks away; the next one holds */
+				op->holder = ((uint64_t)(k->idx + 1) << 40) | ++seq;
+				next = !atomic_load(&pr.sold_out) && t < pr.t_end_ns;
+			} else {
+				op->confirming = 1;
+				next = 1;
+			}
 		} else {
 			atomic_store(&pr.sold_out, 1);
 		}
@@ -276,7 +292,7 @@ static void *pr_run(void *arg)
 static void usage(void)
 {
 	fprintf(stderr, "usage: stampede-peers-redis --socket PATH [--seats N] [--seconds S] [--conns C] [--depth D] "
-			"[--ttl-ms T] [--check]\n");
+			"[--ttl-ms T] [--abandon PCT] [--keep] [--check]\n");
 }
 
 int main(int argc, char **argv)
@@ -287,6 +303,8 @@ int main(int argc, char **argv)
 					     {"conns", required_argument, NULL, 'c'},
 					     {"depth", required_argument, NULL, 'd'},
 					     {"ttl-ms", required_argument, NULL, 't'},
+					     {"abandon", required_argument, NULL, 'a'},
+					     {"keep", no_argument, NULL, 'K'},
 					     {"check", no_argument, NULL, 'k'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
@@ -295,7 +313,7 @@ int main(int argc, char **argv)
 	char *end;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		unsigned long long v = 0;
-		if (o == 'n' || o == 'c' || o == 'd' || o == 't') {
+		if (o == 'n' || o == 'c' || o == 'd' || o == 't' || o == 'a') {
 			v = strtoull(optarg, &end, 10);
 			if (*end || end == optarg) {
 				fprintf(stderr, "peers-redis: not a number: %s\n", optarg);
@@ -315,18 +333,22 @@ int main(int argc, char **argv)
 		case 'c': pr.conns = (unsigned)(v > PR_CONNS_MAX ? 0 : v); break;
 		case 'd': pr.depth = (unsigned)(v > PR_DEPTH_MAX ? 0 : v); break;
 		case 't': pr.ttl_ms = v; break;
+		case 'a': pr.abandon_pct = (unsigned)(v > 99 ? 100 : v); break;
+		case 'K': pr.keep = 1; break;
 		case 'k': pr.check = 1; break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
 		}
 	}
-	if (optind != argc || !pr.socket || !pr.seats || !pr.conns || !pr.depth || !pr.ttl_ms) {
-		fprintf(stderr, "peers-redis: need --socket, and --seats 1..%u, --conns 1..%d, --depth 1..%d, --ttl-ms > 0\n",
+	if (optind != argc || !pr.socket || !pr.seats || !pr.conns || !pr.depth || !pr.ttl_ms ||
+	    pr.abandon_pct > 99) {
+		fprintf(stderr, "peers-redis: need --socket, and --seats 1..%u, --conns 1..%d, --depth 1..%d, --ttl-ms > 0, "
+				"--abandon 0..99\n",
 			PR_SEATS_MAX, PR_CONNS_MAX, PR_DEPTH_MAX);
 		usage();
 		return 2;
 	}
-	if (pr_setup())
+	if (pr_setup(pr.keep))
 		return 1;
 	pr.seat_state = calloc(pr.seats, sizeof(*pr.seat_state));
 	struct pr_conn *k = calloc(pr.conns, sizeof(*k));
@@ -346,11 +368,11 @@ int main(int argc, char **argv)
 	pr.t0_ns = now_ns();
 	pr.t_end_ns = pr.t0_ns + (uint64_t)(pr.seconds * 1e9);
 	pthread_barrier_wait(&pr.start);
-	uint64_t holds = 0, confirms = 0, refused = 0, t_last = pr.t0_ns;
+	uint64_t holds = 0, confirms = 0, refused = 0, abandoned = 0, t_last = pr.t0_ns;
 	int failed = 0;
 	for (unsigned i = 0; i < pr.conns; i++) {
 		pthread_join(k[i].th, NULL);
-		holds += k[i].holds, confirms += k[i].confirms, refused += k[i].refused;
+		holds += k[i].holds, confirms += k[i].confirms, refused += k[i].refused, abandoned += k[i].abandoned;
 		failed |= k[i].failed;
 		if (k[i].t_last_ns > t_last)
 			t_last = k[i].t_last_ns;
@@ -358,10 +380,10 @@ int main(int argc, char **argv)
 	}
 	const double dur = (double)(t_last - pr.t0_ns) / 1e9;
 	printf("{\"system\":\"redis\",\"ops_per_s\":%.0f,\"holds_per_s\":%.0f,\"confirms_per_s\":%.0f,\"holds\":%" PRIu64
-	       ",\"confirms\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"sold_out\":%s,\"duration_s\":%.3f,\"seats\":%u,"
+	       ",\"confirms\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"abandoned\":%" PRIu64 ",\"sold_out\":%s,\"duration_s\":%.3f,\"seats\":%u,"
 	       "\"conns\":%u,\"depth\":%u}\n",
 	       dur > 0 ? (double)(holds + confirms) / dur : 0, dur > 0 ? (double)holds / dur : 0,
-	       dur > 0 ? (double)confirms / dur : 0, holds, confirms, refused, atomic_load(&pr.sold_out) ? "true" : "false",
+	       dur > 0 ? (double)confirms / dur : 0, holds, confirms, refused, abandoned, atomic_load(&pr.sold_out) ? "true" : "false",
 	       dur, pr.seats, pr.conns, pr.depth);
 	free(k);
 	free((void *)pr.seat_state);
