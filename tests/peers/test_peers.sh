@@ -7,7 +7,8 @@
 # second run, after the expiry, sells what the abandoned holds had kept.
 # The confirms of both runs add up to exactly 1,000 and their holds to 1,000
 # plus the holds left to expire (each such seat was held again); the server
-# itself is asked that every seat is sold and none held. A peer whose packages or
+# itself is asked that every seat is sold and none held. First, bad options
+# to both clients and to tools/bench-peers: exit 2 with a specific message. A peer whose packages or
 # client are missing is skipped; exit 77 when both are.
 set -euo pipefail
 build=$(cd "${1:?usage: test_peers.sh BUILD_ROOT}" && pwd -P)
@@ -49,6 +50,30 @@ sell() {
 	check "confirms of both runs" "$(($(field "$j1" confirms) + $(field "$j2" confirms)))" $seats
 }
 
+# bad WHAT EXPECT CMD...: CMD exits 2 with a message matching EXPECT.
+bad() {
+	local what=$1 expect=$2 out rc=0
+	shift 2
+	out=$("$@" 2>&1) || rc=$?
+	if [ "$rc" = 2 ] && grep -q -- "$expect" <<<"$out"; then
+		echo "ok: refused $what"
+	else
+		echo "FAIL: $what: exit $rc, $out"
+		fail=$((fail + 1))
+	fi
+}
+for c in redis:--socket pg:--conninfo; do
+	client="$build/tools/stampede-peers-${c%%:*}" target=${c#*:}
+	[ -x "$client" ] || continue
+	bad "${c%%:*}: a word for --seats" "not a number: x" "$client" "$target" /nonexistent --seats x
+	bad "${c%%:*}: zero connections" "need $target" "$client" "$target" /nonexistent --conns 0
+	bad "${c%%:*}: --abandon 100" "--abandon 0..99" "$client" "$target" /nonexistent --abandon 100
+	bad "${c%%:*}: no $target" "need $target" "$client" --seats 10
+	bad "${c%%:*}: an unknown option" "usage" "$client" "$target" /nonexistent --bogus
+done
+bad "bench-peers: a word for --seconds" "not a number" "$root/tools/bench-peers" --seconds abc
+bad "bench-peers: --seats 0" "not a positive integer" "$root/tools/bench-peers" --seats 0
+
 if command -v redis-server >/dev/null && [ -x "$build/tools/stampede-peers-redis" ]; then
 	ran=$((ran + 1))
 	echo "== redis"
@@ -77,9 +102,9 @@ else
 	echo "skip postgres: postgresql-15 or build/tools/stampede-peers-pg (libpq-dev) missing"
 fi
 
+((fail == 0)) || { echo "$fail failed"; exit 1; }
 if ((ran == 0)); then
 	echo "skipped: neither redis-server nor postgresql-15 with its client"
 	exit 77
 fi
-((fail == 0)) || { echo "$fail failed"; exit 1; }
 echo "peers: all checks passed"
