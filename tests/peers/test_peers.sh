@@ -8,8 +8,9 @@
 # The confirms of both runs add up to exactly 1,000 and their holds to 1,000
 # plus the holds left to expire (each such seat was held again); the server
 # itself is asked that every seat is sold and none held. First, bad options
-# to both clients and to tools/bench-peers: exit 2 with a specific message. A peer whose packages or
-# client are missing is skipped; exit 77 when both are.
+# to both clients and to tools/bench-peers: exit 2 with a specific message.
+# A peer whose packages or client are missing is skipped; exit 77 when both
+# are.
 set -euo pipefail
 build=$(cd "${1:?usage: test_peers.sh BUILD_ROOT}" && pwd -P)
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
