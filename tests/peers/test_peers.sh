@@ -72,7 +72,7 @@ for c in redis:--socket pg:--conninfo; do
 	bad "${c%%:*}: no $target" "need $target" "$client" --seats 10
 	bad "${c%%:*}: an unknown option" "usage" "$client" "$target" /nonexistent --bogus
 done
-bad "bench-peers: a word for --seconds" "not a number" "$root/tools/bench-peers" --seconds abc
+bad "bench-peers: a word for --seconds" "not a whole number" "$root/tools/bench-peers" --seconds abc
 bad "bench-peers: --seats 0" "not a positive integer" "$root/tools/bench-peers" --seats 0
 
 if command -v redis-server >/dev/null && [ -x "$build/tools/stampede-peers-redis" ]; then
