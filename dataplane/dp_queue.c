@@ -270,9 +270,14 @@ static uint32_t window_of(const struct dp_event *ev)
 }
 
 /* The queue's opening: the earliest of the on-sale time and every presale
- * window's start (the pre-queue is frozen then). Any thread (RCU reader). */
+ * window's start (the pre-queue is frozen then), or at once when the
+ * operator has opened the sale (stored state `open`: an early `open` must
+ * let the queue admit, else holds would be allowed that nobody can make).
+ * Any thread (RCU reader). */
 static uint64_t opens_of(const struct dp_event *ev)
 {
+	if (atomic_load_explicit(&ev->sale_state, memory_order_relaxed) == DP_SALE_OPEN)
+		return 0;
 	const uint64_t on_sale = atomic_load_explicit(&ev->on_sale_ms, memory_order_relaxed);
 	const struct dp_presale *ps = rcu_dereference(ev->presale);
 	return ps && ps->first_start_ms < on_sale ? ps->first_start_ms : on_sale;
@@ -439,7 +444,9 @@ int dp_queue_join_code(struct dp_engine *eng, uint32_t event_id, uint64_t client
 	struct dp_token_fields f = {.kind = DP_TOKEN_TICKET, .flags = presale_flags, .event_id = event_id,
 				    .client_id = client_id, .time_ms = now_ms};
 	int rc = -2;
-	if (now_ms < opens_of(ev)) {
+	/* Once frozen the pre-queue stays closed, even if a pause moved the
+	 * opening back into the future. */
+	if (now_ms < opens_of(ev) && !(atomic_load(&ev->q_pre) & DP_QUEUE_CLOSED)) {
 		rc = seq_take(&ev->q_pre, &ev->q_pre_limit, 1, &f.position);
 		if (rc == 0)
 			f.flags |= DP_TOKEN_F_PREQUEUE;

@@ -274,6 +274,42 @@ static void test_prequeue(void **state)
 	assert_int_equal(poll_ok(f, EV1, 999, late.token).position, N);
 }
 
+/* The operator opens the sale before its on-sale time: the queue opens then
+ * (pre-queue frozen, admission possible), and a later pause does not reopen
+ * the pre-queue. */
+static void test_operator_open_early(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t on_sale = f->now + T_ON_SALE_AHEAD_MS;
+	open_wr(f, DP_WR_ON, on_sale);
+	struct dp_queue_answer pre = join_ok(f, EV1, 100);
+	assert_int_equal(pre.state, DP_QS_PREQUEUE);
+	assert_int_equal(dp_queue_tick(f->eng, f->now), 0);
+	assert_false(view(f, EV1).opened);
+	assert_int_equal(dp_engine_sale_set_state(f->eng, EV1, DP_SALE_OPEN), 0);
+	assert_int_equal(dp_queue_tick(f->eng, f->now), 0);
+	struct dp_queue_view v = view(f, EV1);
+	assert_true(v.opened);
+	assert_int_equal(v.prequeue, 1);
+	/* the pre-queue joiner is first, a join now is regular, after it */
+	assert_int_equal(poll_ok(f, EV1, 100, pre.token).position, 0);
+	struct dp_queue_answer now = join_ok(f, EV1, 101);
+	assert_int_equal(now.state, DP_QS_WAITING);
+	assert_int_equal(now.position, 1);
+	assert_int_equal(now.token[3], 0);
+	/* admitted: the access token works before the on-sale time */
+	assert_int_equal(dp_queue_admit(f->eng, EV1, 2, NULL, f->now), 0);
+	struct dp_queue_answer adm = poll_ok(f, EV1, 101, now.token);
+	assert_int_equal(adm.state, DP_QS_ADMITTED);
+	uint8_t d;
+	assert_int_equal(hold_with(f, 101, adm.token, &d), DP_S_OK);
+	/* paused (the opening moves back to the on-sale time): joins stay regular */
+	assert_int_equal(dp_engine_sale_set_state(f->eng, EV1, DP_SALE_PAUSED), 0);
+	struct dp_queue_answer paused = join_ok(f, EV1, 102);
+	assert_int_equal(paused.state, DP_QS_WAITING);
+	assert_int_equal(paused.position, 2);
+}
+
 /* A restart keeps every place: counters, admitted, frozen n and secret. */
 static void test_restart(void **state)
 {
@@ -790,6 +826,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_window_older_than_ring, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_window_worker_path, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_restart_unissued, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_operator_open_early, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
