@@ -55,4 +55,21 @@ int ctl_members_parse(const char *name, const char *text, size_t len, struct ctl
 int ctl_inventory_attach_members(struct ctl_inventory *inv, const struct ctl_members_text *texts, size_t n,
 				 char *err, size_t errlen);
 
+/*
+ * Read every distinct members_file of inv from disk (relative to the
+ * directory of inv_file; an absolute path as it is; at most
+ * CTL_MEMBERS_BYTES_MAX bytes each), check each list and attach them all
+ * (ctl_inventory_attach_members). Neither inv_file nor inv may be NULL.
+ * Returns 0 and *texts_out (*n_out entries, `file` as the inventory writes
+ * it; free with ctl_members_texts_free), or
+ *   -EINVAL  a list is missing, unreadable, too large or wrong, or a code
+ *            is listed twice in an event: err says which, at which line;
+ *   -ENOMEM  out of memory.
+ * On failure inv is unchanged.
+ */
+int ctl_members_load(const char *inv_file, struct ctl_inventory *inv, struct ctl_members_text **texts_out,
+		     size_t *n_out, char *err, size_t errlen);
+/* Free what ctl_members_load returned (texts may be NULL when n is 0). */
+void ctl_members_texts_free(struct ctl_members_text *texts, size_t n);
+
 #endif

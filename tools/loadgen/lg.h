@@ -300,12 +300,6 @@ void lg_buyer_gave_up(struct lg_run *r, uint32_t b, uint32_t slot, int unknown);
 /* A request slot came free: start the next buyer waiting for one. */
 void lg_buyer_slot_free(struct lg_run *r);
 
-/* ---- lg_code.c ---- */
-/* QUEUE_JOIN with a presale access code (docs/waiting-room.md "Presale
- * windows (contract)"). Returns 0 or -1 (no room, or a bad code). */
-int lg_put_queue_join_code(struct proto_buf *b, uint64_t client_id, uint64_t request_id, uint32_t event_id,
-			   const char *code);
-
 /* ---- small helpers ---- */
 /* xorshift64*: the run's one pseudo-random stream (seeded by --seed). */
 static inline uint64_t lg_rand(uint64_t *s)

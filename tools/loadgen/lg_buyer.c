@@ -140,7 +140,7 @@ static int encode(struct lg_run *r, uint32_t b, uint32_t s, uint8_t op)
 	switch (op) {
 	case PROTO_OP_QUEUE_JOIN:
 		if (r->cfg->sc.codes && p->n_codes)
-			rc = lg_put_queue_join_code(&pb, cid, rid, p->event_id, p->codes[u->code]);
+			rc = proto_put_queue_join_code(&pb, cid, rid, p->event_id, p->codes[u->code]);
 		else
 			rc = proto_put_queue_join(&pb, cid, rid, p->event_id);
 		break;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "control/ctl_inventory.h"
+#include "control/ctl_members.h"
 #include "dataplane/dp_codec.h"
 #include "dataplane/dp_types.h"
 #include "tools/loadgen/lg_scenario.h"
@@ -78,6 +79,15 @@ int lg_plan_load(struct lg_plan *plan, const char *path, uint32_t event_id, char
 		snprintf(err, errlen, "%s", lerr);
 		return -1;
 	}
+	/* The member lists too: a member is a code of its own (theatre). */
+	struct ctl_members_text *texts = NULL;
+	size_t n_texts = 0;
+	if (ctl_members_load(path, inv, &texts, &n_texts, lerr, sizeof(lerr)) != 0) {
+		snprintf(err, errlen, "%s", lerr);
+		ctl_inventory_free(inv);
+		return -1;
+	}
+	ctl_members_texts_free(texts, n_texts);
 	uint32_t ei = 0;
 	if (event_id) {
 		for (ei = 0; ei < inv->n_events; ei++)
@@ -117,10 +127,10 @@ int lg_plan_load(struct lg_plan *plan, const char *path, uint32_t event_id, char
 		p->seats = p->sellable = d->ga[i].capacity;
 		plan->capacity += p->sellable;
 	}
-	/* Presale codes (windows with codes; member lists are not read). */
+	/* Presale codes: the windows' codes and their member lists' members. */
 	uint32_t nc = 0;
 	for (uint32_t w = 0; w < ev->extra.n_presales; w++)
-		nc += ev->extra.presales[w].n_codes;
+		nc += ev->extra.presales[w].n_codes + ev->extra.presales[w].n_members;
 	if (nc > LG_CODES_MAX)
 		nc = LG_CODES_MAX;
 	if (nc) {
@@ -131,12 +141,15 @@ int lg_plan_load(struct lg_plan *plan, const char *path, uint32_t event_id, char
 			ctl_inventory_free(inv);
 			return -1;
 		}
-		for (uint32_t w = 0; w < ev->extra.n_presales && plan->n_codes < nc; w++)
-			for (uint32_t c = 0; c < ev->extra.presales[w].n_codes && plan->n_codes < nc; c++) {
-				snprintf(plan->codes[plan->n_codes], sizeof(plan->codes[0]), "%s",
-					 ev->extra.presales[w].codes[c].code);
-				plan->code_uses[plan->n_codes++] = ev->extra.presales[w].codes[c].uses;
+		for (uint32_t w = 0; w < ev->extra.n_presales && plan->n_codes < nc; w++) {
+			const struct ctl_presale *ps = &ev->extra.presales[w];
+			const struct ctl_access_code *list = ps->n_members ? ps->members : ps->codes;
+			const uint32_t n_list = ps->n_members ? ps->n_members : ps->n_codes;
+			for (uint32_t c = 0; c < n_list && plan->n_codes < nc; c++) {
+				snprintf(plan->codes[plan->n_codes], sizeof(plan->codes[0]), "%s", list[c].code);
+				plan->code_uses[plan->n_codes++] = list[c].uses;
 			}
+		}
 	}
 	plan->def = ctl_inventory_take_def(inv, ei);
 	ctl_inventory_free(inv);
