@@ -376,7 +376,13 @@ static int presale_join(struct dp_engine *eng, struct dp_event *ev, struct dp_pr
 	const unsigned w = ps->codes[i].window;
 	const struct dp_presale_win *win = &ps->win[w];
 	const int active = (int)atomic_load_explicit(&ev->wr_active, memory_order_acquire);
-	if (now_ms >= win->end_ms || (now_ms < win->start_ms && !active))
+	/* Before its window only into the pre-queue, and only for a window that
+	 * starts at the queue's opening: a later window's buyer queued now
+	 * would be admitted before the window opens, spending the purchase
+	 * window and a shopper's place on holds refused code_window. */
+	const uint64_t opens = opens_of(ev);
+	const int prequeue = active && now_ms < opens && win->start_ms <= opens;
+	if (now_ms >= win->end_ms || (now_ms < win->start_ms && !prequeue))
 		return answer_status(out, DP_S_CLOSED, DP_D_CODE_WINDOW, 0);
 	const struct dp_keys *ks = rcu_dereference(eng->keys);
 	if (!ks || dp_keys_count(ks) == 0)

@@ -606,6 +606,11 @@ static void test_active_room(void **state)
 	assert_int_equal(dp_queue_get(f->eng, EV1, &qv), 0);
 	assert_int_equal(qv.opened, 1);
 	assert_int_equal(qv.prequeue, 1);
+	/* window 2 "past" starts at +6 min: once the queue is open, a later
+	 * window's code is refused until its window opens (queued now, its buyer
+	 * would be admitted to holds refused code_window) */
+	expect_join(f, 2, "OLD", DP_S_CLOSED, DP_D_CODE_WINDOW);
+	f->now += MIN_MS;
 	struct dp_queue_answer b = redeem_ok(f, 2, "OLD");
 	assert_int_equal(b.state, DP_QS_WAITING);
 	assert_int_equal(b.position, 1);
@@ -617,11 +622,12 @@ static void test_active_room(void **state)
 	assert_int_equal(t.token[3], DP_TOKEN_PRESALE_FLAGS(2));
 	struct dp_request rq;
 	uint8_t d;
-	/* window 2 "past" starts at +6 min: not open yet */
+	assert_int_equal(hold_check(f, &rq, 2, t.token, &d), DP_S_OK);
+	/* a token of a window not open yet is still refused by the hold check */
+	f->now -= MIN_MS;
 	assert_int_equal(hold_check(f, &rq, 2, t.token, &d), DP_S_CLOSED);
 	assert_int_equal(d, DP_D_CODE_WINDOW);
 	f->now += MIN_MS;
-	assert_int_equal(hold_check(f, &rq, 2, t.token, &d), DP_S_OK);
 	assert_int_equal(dp_queue_poll(f->eng, EV1, 1, a.token, f->now, &t), DP_S_OK);
 	assert_int_equal(t.state, DP_QS_ADMITTED); /* perm of 1 joiner: position 0 */
 	assert_int_equal(t.token[3], DP_TOKEN_PRESALE_FLAGS(0));
