@@ -22,7 +22,6 @@
  * --seats N (seats per section), --window N, --batch N (requests per datagram, 1..16),
  * --seconds S, --server-mac XX:..:XX (skip ARP, for flood against testpmd).
  */
-#include <arpa/inet.h>
 #include <getopt.h>
 #include <sched.h>
 #include <inttypes.h>
@@ -30,30 +29,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_arp.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
-#include <rte_ip.h>
 #include <rte_mbuf.h>
-#include <rte_udp.h>
 
 #include "dataplane/dp_proto.h"
 #include "dataplane/dp_types.h"
+#include "tools/dp_link.h"
 
 #define MC_BURST 32
 #define MC_WINDOW_MAX 65536 /* < 2^MC_BUYER_BITS */
-#define MC_HDRS (sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr))
 #define MC_LAT_BUCKETS 4096 /* latency histogram: 10 us buckets up to ~41 ms */
 #define MC_LAT_BUCKET_US 10
 
 struct mc {
-	uint16_t port;
-	struct rte_mempool *pool;
-	struct rte_ether_addr mac, server_mac;
-	uint32_t ip_be, server_be;
-	uint16_t udp_port, server_port;
-	uint64_t hz;
+	struct dp_link link;
+	struct dp_link_drops drops;
 	uint64_t client_id;
 	uint64_t next_req;
 };
@@ -62,37 +54,13 @@ static struct mc mc;
 
 static uint64_t now_us(void)
 {
-	return rte_rdtsc() * 1000000ull / mc.hz;
+	return rte_rdtsc() * 1000000ull / mc.link.hz;
 }
 
 /* A frame to the server carrying `len` bytes of payload from `buf`. */
 static struct rte_mbuf *frame_udp(const uint8_t *buf, size_t len)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(mc.pool);
-	if (!m)
-		return NULL;
-	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(MC_HDRS + len));
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)p;
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-	rte_ether_addr_copy(&mc.server_mac, &eth->dst_addr);
-	rte_ether_addr_copy(&mc.mac, &eth->src_addr);
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	memset(ip, 0, sizeof(*ip));
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) + len));
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_UDP;
-	ip->src_addr = mc.ip_be;
-	ip->dst_addr = mc.server_be;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	udp->src_port = rte_cpu_to_be_16(mc.udp_port);
-	udp->dst_port = rte_cpu_to_be_16(mc.server_port);
-	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + len));
-	memcpy(udp + 1, buf, len);
-	udp->dgram_cksum = 0;
-	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
-	return m;
+	return dp_link_udp_frame(&mc.link, mc.link.src_port_lo, buf, len);
 }
 
 /* Frames the TX ring did not take yet: sent first on the next call, so a
@@ -104,14 +72,14 @@ static unsigned tx_backlog_n;
 static void send_frames(struct rte_mbuf **m, unsigned n)
 {
 	if (tx_backlog_n) {
-		unsigned sent = rte_eth_tx_burst(mc.port, 0, tx_backlog, (uint16_t)(tx_backlog_n < 512 ? tx_backlog_n : 512));
+		unsigned sent = rte_eth_tx_burst(mc.link.port_id, 0, tx_backlog, (uint16_t)(tx_backlog_n < 512 ? tx_backlog_n : 512));
 		memmove(tx_backlog, tx_backlog + sent, (tx_backlog_n - sent) * sizeof(tx_backlog[0]));
 		tx_backlog_n -= sent;
 	}
 	unsigned sent = 0;
 	if (tx_backlog_n == 0)
 		for (unsigned tries = 0; sent < n && tries < 4; tries++)
-			sent += rte_eth_tx_burst(mc.port, 0, m + sent, (uint16_t)(n - sent));
+			sent += rte_eth_tx_burst(mc.link.port_id, 0, m + sent, (uint16_t)(n - sent));
 	for (unsigned i = sent; i < n; i++) {
 		if (tx_backlog_n < MC_TX_BACKLOG)
 			tx_backlog[tx_backlog_n++] = m[i];
@@ -120,68 +88,22 @@ static void send_frames(struct rte_mbuf **m, unsigned n)
 	}
 }
 
-/* The UDP payload of a frame from the server, or NULL. */
+/* The UDP payload of a frame from the server, or NULL; ARP requests for us
+ * are answered. */
 static const uint8_t *udp_from_server(struct rte_mbuf *m, uint16_t *len)
 {
-	if (rte_pktmbuf_data_len(m) < MC_HDRS)
-		return NULL;
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
-		return NULL;
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	if (ip->next_proto_id != IPPROTO_UDP || ip->src_addr != mc.server_be || (ip->version_ihl & 0xf) != 5)
-		return NULL;
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-	uint16_t ulen = rte_be_to_cpu_16(udp->dgram_len);
-	if (ulen < sizeof(*udp) || MC_HDRS + ulen - sizeof(*udp) > rte_pktmbuf_data_len(m))
-		return NULL;
-	*len = (uint16_t)(ulen - sizeof(*udp));
-	return (const uint8_t *)(udp + 1);
-}
-
-static int arp_resolve(void)
-{
-	for (int attempt = 0; attempt < 50; attempt++) {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(mc.pool);
-		if (!m)
-			return -1;
-		struct rte_ether_hdr *eth =
-			(struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(struct rte_arp_hdr));
-		struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
-		memset(&eth->dst_addr, 0xff, sizeof(eth->dst_addr));
-		rte_ether_addr_copy(&mc.mac, &eth->src_addr);
-		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-		arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-		arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-		arp->arp_hlen = RTE_ETHER_ADDR_LEN;
-		arp->arp_plen = 4;
-		arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
-		rte_ether_addr_copy(&mc.mac, &arp->arp_data.arp_sha);
-		arp->arp_data.arp_sip = mc.ip_be;
-		memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
-		arp->arp_data.arp_tip = mc.server_be;
-		send_frames(&m, 1);
-		uint64_t until = now_us() + 100000;
-		while (now_us() < until) {
-			struct rte_mbuf *rx[MC_BURST];
-			uint16_t n = rte_eth_rx_burst(mc.port, 0, rx, MC_BURST);
-			for (uint16_t i = 0; i < n; i++) {
-				struct rte_ether_hdr *e = rte_pktmbuf_mtod(rx[i], struct rte_ether_hdr *);
-				struct rte_arp_hdr *a = (struct rte_arp_hdr *)(e + 1);
-				if (rte_pktmbuf_data_len(rx[i]) >= sizeof(*e) + sizeof(*a) &&
-				    e->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) &&
-				    a->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY) &&
-				    a->arp_data.arp_sip == mc.server_be) {
-					rte_ether_addr_copy(&a->arp_data.arp_sha, &mc.server_mac);
-					for (uint16_t k = i; k < n; k++)
-						rte_pktmbuf_free(rx[k]);
-					return 0;
-				}
-				rte_pktmbuf_free(rx[i]);
-			}
-		}
+	struct dp_link_parsed p;
+	enum dp_link_kind k =
+		dp_link_parse(&mc.link, rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), &p, &mc.drops);
+	if (k == DP_LINK_ARP_REQUEST) {
+		struct rte_mbuf *r = dp_link_arp_reply(&mc.link, &p);
+		if (r)
+			send_frames(&r, 1);
 	}
-	return -1;
+	if (k != DP_LINK_UDP)
+		return NULL;
+	*len = p.payload_len;
+	return p.payload;
 }
 
 /* ---- check mode: one request at a time, with retries of the same id ---- */
@@ -198,7 +120,7 @@ static int call(const uint8_t *buf, size_t len, uint64_t req, struct proto_reply
 		uint64_t until = now_us() + 200000;
 		while (now_us() < until) {
 			struct rte_mbuf *rx[MC_BURST];
-			uint16_t n = rte_eth_rx_burst(mc.port, 0, rx, MC_BURST);
+			uint16_t n = rte_eth_rx_burst(mc.link.port_id, 0, rx, MC_BURST);
 			int got = 0;
 			for (uint16_t i = 0; i < n; i++) {
 				uint16_t plen;
@@ -481,7 +403,7 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 		if (n_tx || tx_backlog_n)
 			send_frames(tx, n_tx);
 		struct rte_mbuf *rx[MC_BURST];
-		uint16_t n = rte_eth_rx_burst(mc.port, 0, rx, MC_BURST);
+		uint16_t n = rte_eth_rx_burst(mc.link.port_id, 0, rx, MC_BURST);
 		for (uint16_t i = 0; i < n; i++) {
 			uint16_t plen;
 			const uint8_t *p = udp_from_server(rx[i], &plen);
@@ -569,12 +491,12 @@ static int mode_flood(double seconds)
 		for (; k < MC_BURST; k++)
 			if (!(tx[k] = frame_udp(mem, b.len)))
 				break;
-		uint16_t s = rte_eth_tx_burst(mc.port, 0, tx, (uint16_t)k);
+		uint16_t s = rte_eth_tx_burst(mc.link.port_id, 0, tx, (uint16_t)k);
 		for (unsigned i = s; i < k; i++)
 			rte_pktmbuf_free(tx[i]);
 		sent += s;
 		struct rte_mbuf *rx[MC_BURST];
-		uint16_t n = rte_eth_rx_burst(mc.port, 0, rx, MC_BURST);
+		uint16_t n = rte_eth_rx_burst(mc.link.port_id, 0, rx, MC_BURST);
 		got += n;
 		rte_pktmbuf_free_bulk(rx, n);
 	}
@@ -626,37 +548,15 @@ int main(int argc, char **argv)
 	    batch < 1 || batch > 16 ||
 	    seconds <= 0)
 		rte_exit(2, "bad option value\n");
-	if (inet_pton(AF_INET, ip, &mc.ip_be) != 1 || inet_pton(AF_INET, server, &mc.server_be) != 1)
-		rte_exit(2, "bad address\n");
-	mc.udp_port = 40000;
-	mc.server_port = (uint16_t)port_udp;
-	mc.hz = rte_get_tsc_hz();
+	char err[256];
+	if (dp_link_open(&mc.link, 0, ip, server, (uint16_t)port_udp, "mc_mbufs", 16383, 1024, err, sizeof(err)) != 0)
+		rte_exit(EXIT_FAILURE, "%s\n", err);
 	mc.client_id = ((uint64_t)rte_rdtsc() << 16) | 1;
 	mc.next_req = 0;
-	mc.port = 0;
-	if (rte_eth_dev_count_avail() < 1)
-		rte_exit(EXIT_FAILURE, "no port: pass --vdev net_memif0,role=client,...\n");
-	mc.pool = rte_pktmbuf_pool_create("mc_mbufs", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
-	struct rte_eth_conf conf;
-	memset(&conf, 0, sizeof(conf));
-	if (!mc.pool || rte_eth_dev_configure(mc.port, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup(mc.port, 0, 1024, (unsigned)rte_eth_dev_socket_id(mc.port), NULL, mc.pool) != 0 ||
-	    rte_eth_tx_queue_setup(mc.port, 0, 1024, (unsigned)rte_eth_dev_socket_id(mc.port), NULL) != 0 ||
-	    rte_eth_dev_start(mc.port) != 0)
-		rte_exit(EXIT_FAILURE, "port setup failed\n");
-	rte_eth_macaddr_get(mc.port, &mc.mac);
-	/* memif needs a moment to connect. */
-	struct rte_eth_link link;
-	for (int i = 0; i < 100; i++) {
-		rte_eth_link_get_nowait(mc.port, &link);
-		if (link.link_status)
-			break;
-		rte_delay_ms(50);
-	}
 	if (server_mac) {
-		if (rte_ether_unformat_addr(server_mac, &mc.server_mac) != 0)
+		if (dp_link_set_server_mac(&mc.link, server_mac) != 0)
 			rte_exit(2, "bad --server-mac\n");
-	} else if (arp_resolve() != 0) {
+	} else if (dp_link_arp_resolve(&mc.link, 5000) != 0) {
 		rte_exit(EXIT_FAILURE, "no ARP answer from %s\n", server);
 	}
 	int rc;
@@ -670,7 +570,7 @@ int main(int argc, char **argv)
 		rc = mode_flood(seconds);
 	else
 		rte_exit(2, "unknown mode %s\n", mode);
-	rte_eth_dev_stop(mc.port);
+	dp_link_close(&mc.link);
 	rte_eal_cleanup();
 	return rc;
 }
