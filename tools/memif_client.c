@@ -40,7 +40,7 @@
 
 #define MC_BURST 32
 #define MC_WINDOW_MAX 65536 /* < 2^MC_BUYER_BITS */
-#define MC_LAT_BUCKETS 4096 /* latency histogram: 10 us buckets up to ~41 ms */
+#define MC_LAT_BUCKETS 65536 /* latency histogram: 10 us buckets up to ~655 ms */
 #define MC_LAT_BUCKET_US 10
 
 struct mc {
@@ -269,6 +269,8 @@ struct buyer {
 	uint64_t hold_id;  /* acknowledged hold waiting for its confirm */
 	uint64_t client;
 	uint32_t seat_idx; /* the seat being held */
+	uint32_t ga_type;  /* ga mode: index into ga.id[] of the type being held */
+	uint8_t ga_n;      /* ga mode: tickets asked for */
 	uint32_t sends;    /* datagrams sent for the current request */
 	uint8_t confirming;
 };
@@ -297,6 +299,69 @@ static double lat_pct(double pct)
 	return 0;
 }
 
+/* ga mode: the general-admission types of the event, what is not yet asked
+ * for of each, and how many tickets one hold asks for. */
+#define MC_GA_TYPES_MAX 64
+struct ga_plan {
+	unsigned types;
+	uint32_t id[MC_GA_TYPES_MAX];
+	uint32_t cap[MC_GA_TYPES_MAX];
+	uint32_t left[MC_GA_TYPES_MAX];
+	uint64_t left_total;
+	unsigned per_hold;
+	uint64_t rng;
+};
+static struct ga_plan ga; /* types == 0: seat mode */
+
+/* Parse --ga "ID:CAPACITY,ID:CAPACITY,...". Returns 0 or -1. */
+static int ga_parse(const char *text)
+{
+	const char *p = text;
+	while (*p) {
+		char *end;
+		unsigned long id = strtoul(p, &end, 10), cap;
+		if (end == p || *end != ':' || id == 0 || id > UINT32_MAX || ga.types == MC_GA_TYPES_MAX)
+			return -1;
+		p = end + 1;
+		cap = strtoul(p, &end, 10);
+		if (end == p || cap == 0 || cap > 100000000ul || (*end != ',' && *end != '\0'))
+			return -1;
+		ga.id[ga.types] = (uint32_t)id;
+		ga.cap[ga.types] = ga.left[ga.types] = (uint32_t)cap;
+		ga.left_total += cap;
+		ga.types++;
+		p = *end ? end + 1 : end;
+	}
+	return ga.types ? 0 : -1;
+}
+
+/* ga mode: give buyer x its next hold, a type chosen with odds in proportion
+ * to what is left of each (so every type runs out at about the same time),
+ * per_hold tickets or the type's last ones. Returns 0 when nothing is left. */
+static int ga_next(struct buyer *x)
+{
+	if (ga.left_total == 0)
+		return 0;
+	ga.rng = ga.rng * 6364136223846793005ull + 1442695040888963407ull;
+	uint64_t r = (ga.rng >> 11) % ga.left_total;
+	unsigned t = 0;
+	while (r >= ga.left[t])
+		r -= ga.left[t++];
+	unsigned n = ga.left[t] < ga.per_hold ? ga.left[t] : ga.per_hold;
+	ga.left[t] -= n;
+	ga.left_total -= n;
+	x->ga_type = t;
+	x->ga_n = (uint8_t)n;
+	return 1;
+}
+
+/* ga mode: a refused hold's tickets are asked for again later. */
+static void ga_giveback(const struct buyer *x)
+{
+	ga.left[x->ga_type] += x->ga_n;
+	ga.left_total += x->ga_n;
+}
+
 /* Encode buyer x's current request into pb. */
 static void bench_encode(struct proto_buf *pb, const struct buyer *x, uint32_t event, uint32_t sections,
 			 uint32_t seats)
@@ -304,6 +369,8 @@ static void bench_encode(struct proto_buf *pb, const struct buyer *x, uint32_t e
 	if (x->confirming) {
 		uint8_t pay[PROTO_PAYMENT_REF_SIZE] = "bench";
 		proto_put_confirm(pb, x->client, x->req, x->hold_id, pay);
+	} else if (ga.types) {
+		proto_put_hold_ga(pb, x->client, x->req, event, ga.id[x->ga_type], x->ga_n, NULL);
 	} else {
 		const uint32_t per_event = sections * seats;
 		uint32_t in_event = x->seat_idx % per_event;
@@ -316,8 +383,9 @@ static void bench_encode(struct proto_buf *pb, const struct buyer *x, uint32_t e
 static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32_t seats, unsigned window,
 		      unsigned batch, double seconds)
 {
-	/* Seats of events event..event+events-1, all shuffled together. */
-	const uint32_t cap = events * sections * seats;
+	/* Seats of events event..event+events-1, all shuffled together (ga
+	 * mode: no seats, the plan in `ga`). */
+	const uint32_t cap = ga.types ? 1 : events * sections * seats;
 	uint32_t *order = malloc(cap * sizeof(uint32_t));
 	struct buyer *by = calloc(window, sizeof(*by));
 	uint32_t *ready = malloc(window * sizeof(uint32_t)); /* buyers with nothing outstanding */
@@ -337,15 +405,16 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 	for (uint32_t b = 0; b < window; b++)
 		ready[b] = b;
 	uint32_t next_seat = 0, outstanding = 0;
-	uint64_t requests = 0, holds = 0, confirms = 0, busy = 0, refused = 0, resent = 0;
+	uint64_t requests = 0, holds = 0, confirms = 0, busy = 0, refused = 0, resent = 0, tickets = 0;
 	uint64_t refused_by[DP_S__COUNT] = {0};
 	const uint64_t t0 = now_us(), t_end = t0 + (uint64_t)(seconds * 1e6);
-	uint64_t t_last = t0;
+	uint64_t t_last = t0, t_last_confirm = t0;
 	uint32_t scan_cursor = 0;
 	uint8_t mem[MC_BURST][PROTO_DGRAM_MAX];
 	for (;;) {
 		const uint64_t t = now_us();
-		const int stopping = t >= t_end || next_seat >= cap;
+		const int no_work = ga.types ? ga.left_total == 0 : next_seat >= cap;
+		const int stopping = t >= t_end || no_work;
 		struct rte_mbuf *tx[MC_BURST];
 		unsigned n_tx = 0;
 		/* New requests from ready buyers, `batch` to a datagram. */
@@ -355,7 +424,7 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 			unsigned in_dgram = 0;
 			while (n_ready && in_dgram < batch) {
 				struct buyer *x = &by[ready[n_ready - 1]];
-				if (!x->hold_id && (stopping || next_seat >= cap)) {
+				if (!x->hold_id && (stopping || (ga.types ? ga.left_total == 0 : next_seat >= cap))) {
 					n_ready--; /* this buyer is done */
 					continue;
 				}
@@ -365,7 +434,10 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 				x->confirming = x->hold_id != 0;
 				if (!x->confirming) {
 					x->client = mc.client_id + (x->gen << MC_BUYER_BITS) + b; /* a new buyer per hold */
-					x->seat_idx = order[next_seat++];
+					if (ga.types)
+						ga_next(x); /* work is left: checked above */
+					else
+						x->seat_idx = order[next_seat++];
 				}
 				bench_encode(&pb, x, event, sections, seats);
 				x->sent_us = t;
@@ -432,9 +504,13 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 							x->sends);
 					refused++;
 					refused_by[r.head.status < DP_S__COUNT ? r.head.status : 0]++;
+					if (ga.types && !x->confirming)
+						ga_giveback(x);
 					x->hold_id = 0;
 				} else if (x->confirming) {
 					confirms++;
+					tickets += r.u.hold.body.n_items;
+					t_last_confirm = t_now;
 					x->hold_id = 0;
 				} else {
 					holds++;
@@ -464,6 +540,21 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 	for (int st = 0; st < DP_S__COUNT; st++)
 		if (refused_by[st])
 			fprintf(stderr, "bench: %" PRIu64 " refused with status %d\n", refused_by[st], st);
+	if (ga.types) {
+		/* Client-side counts only: tools/bench-flavorus takes sold and
+		 * oversold from the appliance. */
+		double d = (double)(t_last_confirm - t0) / 1e6;
+		printf("{\"bench\":\"flavorus\",\"duration_s\":%.3f,\"holds\":%" PRIu64 ",\"confirms\":%" PRIu64
+		       ",\"tickets_confirmed\":%" PRIu64 ",\"tickets_left\":%" PRIu64 ",\"requests\":%" PRIu64
+		       ",\"requests_per_s\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"busy\":%" PRIu64
+		       ",\"refused\":%" PRIu64 ",\"resent\":%" PRIu64 ",\"window\":%u,\"batch\":%u,\"per_hold\":%u}\n",
+		       d, holds, confirms, tickets, ga.left_total, requests, d > 0 ? (double)(holds + confirms) / d : 0,
+		       lat_pct(50), lat_pct(99), busy, refused, resent, window, batch, ga.per_hold);
+		free(order);
+		free(by);
+		free(ready);
+		return outstanding || ga.left_total ? 1 : 0;
+	}
 	double dur = (double)(t_last - t0) / 1e6;
 	printf("{\"bench\":\"dataplane\",\"requests_per_s\":%.0f,\"holds_per_s\":%.0f,\"confirms_per_s\":%.0f,"
 	       "\"p50_us\":%.0f,\"p99_us\":%.0f,\"requests\":%" PRIu64 ",\"busy\":%" PRIu64 ",\"refused\":%" PRIu64
@@ -512,7 +603,7 @@ int main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "EAL init failed\n");
 	argc -= ret;
 	argv += ret;
-	const char *mode = "check", *server_mac = NULL;
+	const char *mode = "check", *server_mac = NULL, *ga_text = NULL;
 	const char *ip = "10.12.0.1", *server = "10.12.0.2";
 	unsigned window = 4096, port_udp = 7300, batch = 1;
 	uint32_t event = 1, events = 1, sections = 10, seats = 15000;
@@ -524,6 +615,7 @@ int main(int argc, char **argv)
 		{"seats", required_argument, NULL, 'n'},   {"window", required_argument, NULL, 'w'},
 		{"events", required_argument, NULL, 'E'},  {"batch", required_argument, NULL, 'B'},
 		{"seconds", required_argument, NULL, 't'}, {"server-mac", required_argument, NULL, 'M'},
+		{"ga", required_argument, NULL, 'g'},      {"per-hold", required_argument, NULL, 'k'},
 		{NULL, 0, NULL, 0}};
 	int c;
 	optind = 1;
@@ -541,6 +633,8 @@ int main(int argc, char **argv)
 		case 'w': window = (unsigned)atoi(optarg); break;
 		case 't': seconds = atof(optarg); break;
 		case 'M': server_mac = optarg; break;
+		case 'g': ga_text = optarg; break;
+		case 'k': ga.per_hold = (unsigned)atoi(optarg); break;
 		default: rte_exit(2, "usage: see the comment at the top of tools/memif_client.c\n");
 		}
 	}
@@ -548,6 +642,15 @@ int main(int argc, char **argv)
 	    batch < 1 || batch > 16 ||
 	    seconds <= 0)
 		rte_exit(2, "bad option value\n");
+	if (strcmp(mode, "ga") == 0) {
+		if (!ga_text || ga_parse(ga_text) != 0)
+			rte_exit(2, "--mode ga needs --ga ID:CAPACITY[,ID:CAPACITY...] (at most %d types)\n", MC_GA_TYPES_MAX);
+		if (ga.per_hold == 0)
+			ga.per_hold = 8;
+		if (ga.per_hold > 16)
+			rte_exit(2, "--per-hold: 1..16 tickets\n");
+		ga.rng = 0xfe571ba1;
+	}
 	char err[256];
 	if (dp_link_open(&mc.link, 0, ip, server, (uint16_t)port_udp, "mc_mbufs", 16383, 1024, err, sizeof(err)) != 0)
 		rte_exit(EXIT_FAILURE, "%s\n", err);
@@ -562,7 +665,7 @@ int main(int argc, char **argv)
 	int rc;
 	if (strcmp(mode, "check") == 0)
 		rc = mode_check(event, 1);
-	else if (strcmp(mode, "bench") == 0)
+	else if (strcmp(mode, "bench") == 0 || strcmp(mode, "ga") == 0)
 		rc = mode_bench(event, events, sections, seats, window, batch, seconds);
 	else if (strcmp(mode, "sold") == 0)
 		rc = mode_sold(event, seats);
