@@ -13,6 +13,16 @@
  *           order over the event), confirm it once the hold is acknowledged;
  *           for --seconds; prints one JSON line with requests/s, holds/s and
  *           latency percentiles.
+ *   ga      the festival sale (tools/bench flavorus): as many buyers as --window
+ *           in flight each hold --per-hold K (1..16, default 8) tickets of a
+ *           general-admission type of --event, chosen with odds in proportion
+ *           to what is left of each type (--ga ID:CAPACITY,... lists them),
+ *           confirm once the hold is acknowledged, and go again until every
+ *           ticket has been asked for and every hold confirmed (or --seconds
+ *           pass); a refused hold's tickets are asked for again. Prints one
+ *           JSON line: duration_s from the first request to the last confirm
+ *           acknowledged, and the client's own counts (the bench takes sold
+ *           and oversold from the dataplane).
  *   flood   ceiling: send PINGs as fast as the port takes them and count
  *           whatever comes back (against testpmd in macswap mode this is the
  *           plain echo ceiling of the memif link); prints {"pps":..}.
@@ -20,7 +30,11 @@
  * Options: --ip A (ours, default 10.12.0.1), --server A (10.12.0.2), --port N
  * (7300), --event N (first event), --events N (events of the run), --sections N,
  * --seats N (seats per section), --window N, --batch N (requests per datagram, 1..16),
- * --seconds S, --server-mac XX:..:XX (skip ARP, for flood against testpmd).
+ * --seconds S, --server-mac XX:..:XX (skip ARP, for flood against testpmd),
+ * --ga ID:CAPACITY[,...] and --per-hold K (ga mode).
+ *
+ * The Ethernet/ARP/IPv4/UDP link is tools/dp_link (shared with the load
+ * generator's dpdk transport).
  */
 #include <getopt.h>
 #include <sched.h>
@@ -37,6 +51,7 @@
 #include "dataplane/dp_proto.h"
 #include "dataplane/dp_types.h"
 #include "tools/dp_link.h"
+#include "tools/mc_ga_list.h"
 
 #define MC_BURST 32
 #define MC_WINDOW_MAX 65536 /* < 2^MC_BUYER_BITS */
@@ -301,7 +316,6 @@ static double lat_pct(double pct)
 
 /* ga mode: the general-admission types of the event, what is not yet asked
  * for of each, and how many tickets one hold asks for. */
-#define MC_GA_TYPES_MAX 64
 struct ga_plan {
 	unsigned types;
 	uint32_t id[MC_GA_TYPES_MAX];
@@ -313,26 +327,15 @@ struct ga_plan {
 };
 static struct ga_plan ga; /* types == 0: seat mode */
 
-/* Parse --ga "ID:CAPACITY,ID:CAPACITY,...". Returns 0 or -1. */
-static int ga_parse(const char *text)
+/* Take a parsed --ga list as the plan: nothing asked for yet. */
+static void ga_plan_init(const struct mc_ga_list *l)
 {
-	const char *p = text;
-	while (*p) {
-		char *end;
-		unsigned long id = strtoul(p, &end, 10), cap;
-		if (end == p || *end != ':' || id == 0 || id > UINT32_MAX || ga.types == MC_GA_TYPES_MAX)
-			return -1;
-		p = end + 1;
-		cap = strtoul(p, &end, 10);
-		if (end == p || cap == 0 || cap > 100000000ul || (*end != ',' && *end != '\0'))
-			return -1;
-		ga.id[ga.types] = (uint32_t)id;
-		ga.cap[ga.types] = ga.left[ga.types] = (uint32_t)cap;
-		ga.left_total += cap;
-		ga.types++;
-		p = *end ? end + 1 : end;
+	ga.types = l->types;
+	for (unsigned t = 0; t < l->types; t++) {
+		ga.id[t] = l->id[t];
+		ga.cap[t] = ga.left[t] = l->cap[t];
+		ga.left_total += l->cap[t];
 	}
-	return ga.types ? 0 : -1;
 }
 
 /* ga mode: give buyer x its next hold, a type chosen with odds in proportion
@@ -643,8 +646,13 @@ int main(int argc, char **argv)
 	    seconds <= 0)
 		rte_exit(2, "bad option value\n");
 	if (strcmp(mode, "ga") == 0) {
-		if (!ga_text || ga_parse(ga_text) != 0)
-			rte_exit(2, "--mode ga needs --ga ID:CAPACITY[,ID:CAPACITY...] (at most %d types)\n", MC_GA_TYPES_MAX);
+		struct mc_ga_list list;
+		char why[160];
+		if (!ga_text)
+			rte_exit(2, "--mode ga needs --ga ID:CAPACITY[,ID:CAPACITY...]\n");
+		if (mc_ga_list_parse(ga_text, &list, why, sizeof(why)) != 0)
+			rte_exit(2, "%s\n", why);
+		ga_plan_init(&list);
 		if (ga.per_hold == 0)
 			ga.per_hold = 8;
 		if (ga.per_hold > 16)
