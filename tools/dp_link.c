@@ -21,7 +21,7 @@
 
 /* Configure, start and wait for port_id (dp_link.h). */
 int dp_link_open(struct dp_link *l, uint16_t port_id, const char *ip, const char *server, uint16_t server_port,
-		 const char *pool_name, unsigned mbufs_n, unsigned desc_n, char *err, size_t errlen)
+		 const char *pool_name, unsigned mbufs_n, unsigned desc_n, unsigned queues, char *err, size_t errlen)
 {
 	memset(l, 0, sizeof(*l));
 	l->port_id = port_id;
@@ -29,6 +29,11 @@ int dp_link_open(struct dp_link *l, uint16_t port_id, const char *ip, const char
 	l->src_port_lo = 40000;
 	l->src_port_n = 1;
 	l->hz = rte_get_tsc_hz();
+	l->queues = (uint16_t)queues;
+	if (queues < 1 || queues > DP_LINK_QUEUES_MAX) {
+		snprintf(err, errlen, "queues %u: must be 1..%u", queues, DP_LINK_QUEUES_MAX);
+		return -1;
+	}
 	if (inet_pton(AF_INET, ip, &l->ip_be) != 1 || inet_pton(AF_INET, server, &l->server_be) != 1) {
 		snprintf(err, errlen, "not an IPv4 address: %s", inet_pton(AF_INET, ip, &l->ip_be) != 1 ? ip : server);
 		return -1;
@@ -47,11 +52,13 @@ int dp_link_open(struct dp_link *l, uint16_t port_id, const char *ip, const char
 	struct rte_eth_conf conf;
 	memset(&conf, 0, sizeof(conf));
 	const unsigned sock = (unsigned)rte_eth_dev_socket_id(port_id);
-	int rc;
-	if ((rc = rte_eth_dev_configure(port_id, 1, 1, &conf)) != 0 ||
-	    (rc = rte_eth_rx_queue_setup(port_id, 0, (uint16_t)desc_n, sock, NULL, l->pool)) != 0 ||
-	    (rc = rte_eth_tx_queue_setup(port_id, 0, (uint16_t)desc_n, sock, NULL)) != 0 ||
-	    (rc = rte_eth_dev_start(port_id)) != 0) {
+	int rc = rte_eth_dev_configure(port_id, (uint16_t)queues, (uint16_t)queues, &conf);
+	for (uint16_t q = 0; rc == 0 && q < queues; q++)
+		if ((rc = rte_eth_rx_queue_setup(port_id, q, (uint16_t)desc_n, sock, NULL, l->pool)) == 0)
+			rc = rte_eth_tx_queue_setup(port_id, q, (uint16_t)desc_n, sock, NULL);
+	if (rc == 0)
+		rc = rte_eth_dev_start(port_id);
+	if (rc != 0) {
 		snprintf(err, errlen, "port %u set-up failed: %s", port_id, rte_strerror(rc < 0 ? -rc : rc));
 		rte_mempool_free(l->pool);
 		l->pool = NULL;
@@ -70,6 +77,19 @@ int dp_link_open(struct dp_link *l, uint16_t port_id, const char *ip, const char
 		snprintf(err, errlen, "port %u: link still down after %u ms", port_id, DP_LINK_UP_WAIT_MS);
 		dp_link_close(l);
 		return -1;
+	}
+	return 0;
+}
+
+/* Poll the RX queues in turn (dp_link.h). */
+uint16_t dp_link_rx(struct dp_link *l, struct rte_mbuf **rx, uint16_t n)
+{
+	for (uint16_t i = 0; i < l->queues; i++) {
+		const uint16_t q = l->rx_next;
+		l->rx_next = (uint16_t)(q + 1 == l->queues ? 0 : q + 1);
+		uint16_t got = rte_eth_rx_burst(l->port_id, q, rx, n);
+		if (got)
+			return got;
 	}
 	return 0;
 }
@@ -142,7 +162,7 @@ int dp_link_arp_resolve(struct dp_link *l, unsigned timeout_ms)
 		const uint64_t next = rte_rdtsc() + (uint64_t)DP_LINK_ARP_WAIT_MS * l->hz / 1000;
 		while (rte_rdtsc() < next) {
 			struct rte_mbuf *rx[32];
-			uint16_t n = rte_eth_rx_burst(l->port_id, 0, rx, 32);
+			uint16_t n = dp_link_rx(l, rx, 32);
 			int found = 0;
 			for (uint16_t i = 0; i < n; i++) {
 				struct dp_link_parsed p;

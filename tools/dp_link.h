@@ -21,6 +21,7 @@ struct rte_mempool;
 
 #define DP_LINK_HDRS_SIZE 42 /* Ethernet 14 + IPv4 20 + UDP 8 */
 #define DP_LINK_ARP_WAIT_MS 100 /* between ARP requests while resolving */
+#define DP_LINK_QUEUES_MAX 16   /* RX/TX queue pairs of one port */
 
 /* One side of the link. Addresses in network byte order, ports in host order. */
 struct dp_link {
@@ -32,6 +33,8 @@ struct dp_link {
 	uint16_t server_port;
 	uint16_t src_port_lo, src_port_n; /* our UDP ports: src_port_lo .. src_port_lo + src_port_n - 1 */
 	uint64_t hz;                      /* TSC ticks per second */
+	uint16_t queues;                  /* RX/TX queue pairs; frames are sent on queue 0 */
+	uint16_t rx_next;                 /* the RX queue dp_link_rx polls first */
 };
 
 /* What a received frame is. */
@@ -64,13 +67,19 @@ struct dp_link_parsed {
 };
 
 /*
- * Configure and start port_id with one RX and one TX queue of desc_n
- * descriptors each and a pool of mbufs_n mbufs named pool_name, then wait up
- * to 5 s for the link (memif needs a moment to connect). ip and server are
- * dotted IPv4. Returns 0, or -1 with a one-line reason in err.
+ * Configure and start port_id with `queues` (1..DP_LINK_QUEUES_MAX) RX and
+ * TX queues of desc_n descriptors each and a pool of mbufs_n mbufs named
+ * pool_name, then wait up to 5 s for the link (memif needs a moment to
+ * connect). A memif client needs as many queues as the server has workers,
+ * or the replies a worker sends on its own queue never arrive. ip and server
+ * are dotted IPv4. Returns 0, or -1 with a one-line reason in err.
  */
 int dp_link_open(struct dp_link *l, uint16_t port_id, const char *ip, const char *server, uint16_t server_port,
-		 const char *pool_name, unsigned mbufs_n, unsigned desc_n, char *err, size_t errlen);
+		 const char *pool_name, unsigned mbufs_n, unsigned desc_n, unsigned queues, char *err, size_t errlen);
+
+/* Up to n received frames from the first RX queue that has any, starting
+ * at a different queue each call. */
+uint16_t dp_link_rx(struct dp_link *l, struct rte_mbuf **rx, uint16_t n);
 
 /* Stop and close the port and free the pool. */
 void dp_link_close(struct dp_link *l);

@@ -31,7 +31,9 @@
  * (7300), --event N (first event), --events N (events of the run), --sections N,
  * --seats N (seats per section), --window N, --batch N (requests per datagram, 1..16),
  * --seconds S, --server-mac XX:..:XX (skip ARP, for flood against testpmd),
- * --ga ID:CAPACITY[,...] and --per-hold K (ga mode).
+ * --ga ID:CAPACITY[,...] and --per-hold K (ga mode), --queues N (RX/TX
+ * queue pairs: as many as the dataplane has workers, whose replies come back
+ * on their own queues).
  *
  * The Ethernet/ARP/IPv4/UDP link is tools/dp_link (shared with the load
  * generator's dpdk transport).
@@ -135,7 +137,7 @@ static int call(const uint8_t *buf, size_t len, uint64_t req, struct proto_reply
 		uint64_t until = now_us() + 200000;
 		while (now_us() < until) {
 			struct rte_mbuf *rx[MC_BURST];
-			uint16_t n = rte_eth_rx_burst(mc.link.port_id, 0, rx, MC_BURST);
+			uint16_t n = dp_link_rx(&mc.link, rx, MC_BURST);
 			int got = 0;
 			for (uint16_t i = 0; i < n; i++) {
 				uint16_t plen;
@@ -478,7 +480,7 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 		if (n_tx || tx_backlog_n)
 			send_frames(tx, n_tx);
 		struct rte_mbuf *rx[MC_BURST];
-		uint16_t n = rte_eth_rx_burst(mc.link.port_id, 0, rx, MC_BURST);
+		uint16_t n = dp_link_rx(&mc.link, rx, MC_BURST);
 		for (uint16_t i = 0; i < n; i++) {
 			uint16_t plen;
 			const uint8_t *p = udp_from_server(rx[i], &plen);
@@ -590,7 +592,7 @@ static int mode_flood(double seconds)
 			rte_pktmbuf_free(tx[i]);
 		sent += s;
 		struct rte_mbuf *rx[MC_BURST];
-		uint16_t n = rte_eth_rx_burst(mc.link.port_id, 0, rx, MC_BURST);
+		uint16_t n = dp_link_rx(&mc.link, rx, MC_BURST);
 		got += n;
 		rte_pktmbuf_free_bulk(rx, n);
 	}
@@ -608,7 +610,7 @@ int main(int argc, char **argv)
 	argv += ret;
 	const char *mode = "check", *server_mac = NULL, *ga_text = NULL;
 	const char *ip = "10.12.0.1", *server = "10.12.0.2";
-	unsigned window = 4096, port_udp = 7300, batch = 1;
+	unsigned window = 4096, port_udp = 7300, batch = 1, queues = 1;
 	uint32_t event = 1, events = 1, sections = 10, seats = 15000;
 	double seconds = 2.0;
 	static const struct option opts[] = {
@@ -619,6 +621,7 @@ int main(int argc, char **argv)
 		{"events", required_argument, NULL, 'E'},  {"batch", required_argument, NULL, 'B'},
 		{"seconds", required_argument, NULL, 't'}, {"server-mac", required_argument, NULL, 'M'},
 		{"ga", required_argument, NULL, 'g'},      {"per-hold", required_argument, NULL, 'k'},
+		{"queues", required_argument, NULL, 'q'},
 		{NULL, 0, NULL, 0}};
 	int c;
 	optind = 1;
@@ -638,6 +641,7 @@ int main(int argc, char **argv)
 		case 'M': server_mac = optarg; break;
 		case 'g': ga_text = optarg; break;
 		case 'k': ga.per_hold = (unsigned)atoi(optarg); break;
+		case 'q': queues = (unsigned)atoi(optarg); break;
 		default: rte_exit(2, "usage: see the comment at the top of tools/memif_client.c\n");
 		}
 	}
@@ -660,7 +664,8 @@ int main(int argc, char **argv)
 		ga.rng = 0xfe571ba1;
 	}
 	char err[256];
-	if (dp_link_open(&mc.link, 0, ip, server, (uint16_t)port_udp, "mc_mbufs", 16383, 1024, err, sizeof(err)) != 0)
+	if (dp_link_open(&mc.link, 0, ip, server, (uint16_t)port_udp, "mc_mbufs", 16383, 1024, queues, err,
+			 sizeof(err)) != 0)
 		rte_exit(EXIT_FAILURE, "%s\n", err);
 	mc.client_id = ((uint64_t)rte_rdtsc() << 16) | 1;
 	mc.next_req = 0;

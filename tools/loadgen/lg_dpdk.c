@@ -74,7 +74,7 @@ static unsigned lg_dpdk_recv(struct lg_transport *t, struct lg_dgram *d, unsigne
 	struct lg_dpdk *x = lg_dpdk_of(t);
 	struct rte_mbuf *rx[LG_BURST_MAX];
 	assert(max >= 1 && max <= LG_BURST_MAX);
-	uint16_t n = rte_eth_rx_burst(x->link.port_id, 0, rx, (uint16_t)max);
+	uint16_t n = dp_link_rx(&x->link, rx, (uint16_t)max);
 	unsigned got = 0;
 	for (uint16_t i = 0; i < n; i++) {
 		struct dp_link_parsed p;
@@ -141,7 +141,7 @@ struct lg_transport *lg_dpdk_open(const struct lg_dpdk_opts *o, char *err, size_
 	char pool[RTE_MEMPOOL_NAMESIZE];
 	snprintf(pool, sizeof(pool), "lg_dpdk_%u", o->port_id);
 	char why[200];
-	if (dp_link_open(&x->link, o->port_id, o->ip, o->server, o->server_port, pool, LG_DPDK_MBUFS, LG_DPDK_DESC,
+	if (dp_link_open(&x->link, o->port_id, o->ip, o->server, o->server_port, pool, LG_DPDK_MBUFS, LG_DPDK_DESC, 1,
 			 why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "dpdk transport: %s", why);
 		free(x);
