@@ -85,6 +85,9 @@ static struct rte_mbuf *frame_udp(const uint8_t *buf, size_t len)
 #define MC_TX_BACKLOG 4096
 static struct rte_mbuf *tx_backlog[MC_TX_BACKLOG];
 static unsigned tx_backlog_n;
+/* Datagrams the client lost itself (TX backlog full, mbuf pool empty), sent
+ * and received: so a bench can tell where resent requests went missing. */
+static uint64_t mc_tx_lost, mc_no_mbuf, mc_dgrams_out, mc_dgrams_in;
 
 static void send_frames(struct rte_mbuf **m, unsigned n)
 {
@@ -92,16 +95,20 @@ static void send_frames(struct rte_mbuf **m, unsigned n)
 		unsigned sent = rte_eth_tx_burst(mc.link.port_id, 0, tx_backlog, (uint16_t)(tx_backlog_n < 512 ? tx_backlog_n : 512));
 		memmove(tx_backlog, tx_backlog + sent, (tx_backlog_n - sent) * sizeof(tx_backlog[0]));
 		tx_backlog_n -= sent;
+		mc_dgrams_out += sent;
 	}
 	unsigned sent = 0;
 	if (tx_backlog_n == 0)
 		for (unsigned tries = 0; sent < n && tries < 4; tries++)
 			sent += rte_eth_tx_burst(mc.link.port_id, 0, m + sent, (uint16_t)(n - sent));
+	mc_dgrams_out += sent;
 	for (unsigned i = sent; i < n; i++) {
 		if (tx_backlog_n < MC_TX_BACKLOG)
 			tx_backlog[tx_backlog_n++] = m[i];
-		else
+		else {
 			rte_pktmbuf_free(m[i]); /* lost: resent after MC_RESEND_US */
+			mc_tx_lost++;
+		}
 	}
 }
 
@@ -454,8 +461,10 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 			if (in_dgram == 0)
 				break;
 			struct rte_mbuf *m = frame_udp(mem[n_tx], pb.len);
-			if (!m)
+			if (!m) {
+				mc_no_mbuf++;
 				break; /* these requests are resent after MC_RESEND_US */
+			}
 			tx[n_tx++] = m;
 		}
 		/* Requests due again (lost, or answered busy and waited out): the
@@ -481,6 +490,7 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 			send_frames(tx, n_tx);
 		struct rte_mbuf *rx[MC_BURST];
 		uint16_t n = dp_link_rx(&mc.link, rx, MC_BURST);
+		mc_dgrams_in += n;
 		for (uint16_t i = 0; i < n; i++) {
 			uint16_t plen;
 			const uint8_t *p = udp_from_server(rx[i], &plen);
@@ -552,9 +562,11 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 		printf("{\"bench\":\"flavorus\",\"duration_s\":%.3f,\"holds\":%" PRIu64 ",\"confirms\":%" PRIu64
 		       ",\"tickets_confirmed\":%" PRIu64 ",\"tickets_left\":%" PRIu64 ",\"requests\":%" PRIu64
 		       ",\"requests_per_s\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"busy\":%" PRIu64
-		       ",\"refused\":%" PRIu64 ",\"resent\":%" PRIu64 ",\"window\":%u,\"batch\":%u,\"per_hold\":%u}\n",
+		       ",\"refused\":%" PRIu64 ",\"resent\":%" PRIu64 ",\"window\":%u,\"batch\":%u,\"per_hold\":%u"
+		       ",\"dgrams_out\":%" PRIu64 ",\"dgrams_in\":%" PRIu64 ",\"client_lost\":%" PRIu64 "}\n",
 		       d, holds, confirms, tickets, ga.left_total, requests, d > 0 ? (double)(holds + confirms) / d : 0,
-		       lat_pct(50), lat_pct(99), busy, refused, resent, window, batch, ga.per_hold);
+		       lat_pct(50), lat_pct(99), busy, refused, resent, window, batch, ga.per_hold, mc_dgrams_out,
+		       mc_dgrams_in, mc_tx_lost + mc_no_mbuf);
 		free(order);
 		free(by);
 		free(ready);
