@@ -8,7 +8,7 @@ drv=$2
 work=$(mktemp -d /tmp/stampede-lgdpdk-XXXXXX)
 dp_pid=""
 cleanup() {
-	[ -n "$dp_pid" ] && kill -KILL "$dp_pid" 2>/dev/null || true
+	if [ -n "$dp_pid" ]; then kill -KILL "$dp_pid" 2>/dev/null || true; fi
 	rm -rf "$work" /var/run/dpdk/stpl$$d /var/run/dpdk/stpl$$c
 }
 trap cleanup EXIT INT TERM
