@@ -13,6 +13,16 @@
  *           order over the event), confirm it once the hold is acknowledged;
  *           for --seconds; prints one JSON line with requests/s, holds/s and
  *           latency percentiles.
+ *   ga      the festival sale (tools/bench flavorus): as many buyers as --window
+ *           in flight each hold --per-hold K (1..16, default 8) tickets of a
+ *           general-admission type of --event, chosen with odds in proportion
+ *           to what is left of each type (--ga ID:CAPACITY,... lists them),
+ *           confirm once the hold is acknowledged, and go again until every
+ *           ticket has been asked for and every hold confirmed (or --seconds
+ *           pass); a refused hold's tickets are asked for again. Prints one
+ *           JSON line: duration_s from the first request to the last confirm
+ *           acknowledged, and the client's own counts (the bench takes sold
+ *           and oversold from the dataplane).
  *   flood   ceiling: send PINGs as fast as the port takes them and count
  *           whatever comes back (against testpmd in macswap mode this is the
  *           plain echo ceiling of the memif link); prints {"pps":..}.
@@ -20,9 +30,14 @@
  * Options: --ip A (ours, default 10.12.0.1), --server A (10.12.0.2), --port N
  * (7300), --event N (first event), --events N (events of the run), --sections N,
  * --seats N (seats per section), --window N, --batch N (requests per datagram, 1..16),
- * --seconds S, --server-mac XX:..:XX (skip ARP, for flood against testpmd).
+ * --seconds S, --server-mac XX:..:XX (skip ARP, for flood against testpmd),
+ * --ga ID:CAPACITY[,...] and --per-hold K (ga mode), --queues N (RX/TX
+ * queue pairs: as many as the dataplane has workers, whose replies come back
+ * on their own queues).
+ *
+ * The Ethernet/ARP/IPv4/UDP link is tools/dp_link (shared with the load
+ * generator's dpdk transport).
  */
-#include <arpa/inet.h>
 #include <getopt.h>
 #include <sched.h>
 #include <inttypes.h>
@@ -30,30 +45,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_arp.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
-#include <rte_ip.h>
 #include <rte_mbuf.h>
-#include <rte_udp.h>
 
 #include "dataplane/dp_proto.h"
 #include "dataplane/dp_types.h"
+#include "tools/dp_link.h"
+#include "tools/mc_ga_list.h"
 
 #define MC_BURST 32
 #define MC_WINDOW_MAX 65536 /* < 2^MC_BUYER_BITS */
-#define MC_HDRS (sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr))
-#define MC_LAT_BUCKETS 4096 /* latency histogram: 10 us buckets up to ~41 ms */
+#define MC_LAT_BUCKETS 65536 /* latency histogram: 10 us buckets up to ~655 ms */
 #define MC_LAT_BUCKET_US 10
 
 struct mc {
-	uint16_t port;
-	struct rte_mempool *pool;
-	struct rte_ether_addr mac, server_mac;
-	uint32_t ip_be, server_be;
-	uint16_t udp_port, server_port;
-	uint64_t hz;
+	struct dp_link link;
+	struct dp_link_drops drops;
 	uint64_t client_id;
 	uint64_t next_req;
 };
@@ -62,37 +71,13 @@ static struct mc mc;
 
 static uint64_t now_us(void)
 {
-	return rte_rdtsc() * 1000000ull / mc.hz;
+	return rte_rdtsc() * 1000000ull / mc.link.hz;
 }
 
 /* A frame to the server carrying `len` bytes of payload from `buf`. */
 static struct rte_mbuf *frame_udp(const uint8_t *buf, size_t len)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(mc.pool);
-	if (!m)
-		return NULL;
-	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(MC_HDRS + len));
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)p;
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-	rte_ether_addr_copy(&mc.server_mac, &eth->dst_addr);
-	rte_ether_addr_copy(&mc.mac, &eth->src_addr);
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	memset(ip, 0, sizeof(*ip));
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) + len));
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_UDP;
-	ip->src_addr = mc.ip_be;
-	ip->dst_addr = mc.server_be;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	udp->src_port = rte_cpu_to_be_16(mc.udp_port);
-	udp->dst_port = rte_cpu_to_be_16(mc.server_port);
-	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + len));
-	memcpy(udp + 1, buf, len);
-	udp->dgram_cksum = 0;
-	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
-	return m;
+	return dp_link_udp_frame(&mc.link, mc.link.src_port_lo, buf, len);
 }
 
 /* Frames the TX ring did not take yet: sent first on the next call, so a
@@ -100,88 +85,49 @@ static struct rte_mbuf *frame_udp(const uint8_t *buf, size_t len)
 #define MC_TX_BACKLOG 4096
 static struct rte_mbuf *tx_backlog[MC_TX_BACKLOG];
 static unsigned tx_backlog_n;
+/* Datagrams the client lost itself (TX backlog full, mbuf pool empty), sent
+ * and received: so a bench can tell where resent requests went missing. */
+static uint64_t mc_tx_lost, mc_no_mbuf, mc_dgrams_out, mc_dgrams_in;
 
 static void send_frames(struct rte_mbuf **m, unsigned n)
 {
 	if (tx_backlog_n) {
-		unsigned sent = rte_eth_tx_burst(mc.port, 0, tx_backlog, (uint16_t)(tx_backlog_n < 512 ? tx_backlog_n : 512));
+		unsigned sent = rte_eth_tx_burst(mc.link.port_id, 0, tx_backlog, (uint16_t)(tx_backlog_n < 512 ? tx_backlog_n : 512));
 		memmove(tx_backlog, tx_backlog + sent, (tx_backlog_n - sent) * sizeof(tx_backlog[0]));
 		tx_backlog_n -= sent;
+		mc_dgrams_out += sent;
 	}
 	unsigned sent = 0;
 	if (tx_backlog_n == 0)
 		for (unsigned tries = 0; sent < n && tries < 4; tries++)
-			sent += rte_eth_tx_burst(mc.port, 0, m + sent, (uint16_t)(n - sent));
+			sent += rte_eth_tx_burst(mc.link.port_id, 0, m + sent, (uint16_t)(n - sent));
+	mc_dgrams_out += sent;
 	for (unsigned i = sent; i < n; i++) {
 		if (tx_backlog_n < MC_TX_BACKLOG)
 			tx_backlog[tx_backlog_n++] = m[i];
-		else
+		else {
 			rte_pktmbuf_free(m[i]); /* lost: resent after MC_RESEND_US */
-	}
-}
-
-/* The UDP payload of a frame from the server, or NULL. */
-static const uint8_t *udp_from_server(struct rte_mbuf *m, uint16_t *len)
-{
-	if (rte_pktmbuf_data_len(m) < MC_HDRS)
-		return NULL;
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
-		return NULL;
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	if (ip->next_proto_id != IPPROTO_UDP || ip->src_addr != mc.server_be || (ip->version_ihl & 0xf) != 5)
-		return NULL;
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-	uint16_t ulen = rte_be_to_cpu_16(udp->dgram_len);
-	if (ulen < sizeof(*udp) || MC_HDRS + ulen - sizeof(*udp) > rte_pktmbuf_data_len(m))
-		return NULL;
-	*len = (uint16_t)(ulen - sizeof(*udp));
-	return (const uint8_t *)(udp + 1);
-}
-
-static int arp_resolve(void)
-{
-	for (int attempt = 0; attempt < 50; attempt++) {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(mc.pool);
-		if (!m)
-			return -1;
-		struct rte_ether_hdr *eth =
-			(struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(struct rte_arp_hdr));
-		struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
-		memset(&eth->dst_addr, 0xff, sizeof(eth->dst_addr));
-		rte_ether_addr_copy(&mc.mac, &eth->src_addr);
-		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-		arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-		arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-		arp->arp_hlen = RTE_ETHER_ADDR_LEN;
-		arp->arp_plen = 4;
-		arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
-		rte_ether_addr_copy(&mc.mac, &arp->arp_data.arp_sha);
-		arp->arp_data.arp_sip = mc.ip_be;
-		memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
-		arp->arp_data.arp_tip = mc.server_be;
-		send_frames(&m, 1);
-		uint64_t until = now_us() + 100000;
-		while (now_us() < until) {
-			struct rte_mbuf *rx[MC_BURST];
-			uint16_t n = rte_eth_rx_burst(mc.port, 0, rx, MC_BURST);
-			for (uint16_t i = 0; i < n; i++) {
-				struct rte_ether_hdr *e = rte_pktmbuf_mtod(rx[i], struct rte_ether_hdr *);
-				struct rte_arp_hdr *a = (struct rte_arp_hdr *)(e + 1);
-				if (rte_pktmbuf_data_len(rx[i]) >= sizeof(*e) + sizeof(*a) &&
-				    e->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) &&
-				    a->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY) &&
-				    a->arp_data.arp_sip == mc.server_be) {
-					rte_ether_addr_copy(&a->arp_data.arp_sha, &mc.server_mac);
-					for (uint16_t k = i; k < n; k++)
-						rte_pktmbuf_free(rx[k]);
-					return 0;
-				}
-				rte_pktmbuf_free(rx[i]);
-			}
+			mc_tx_lost++;
 		}
 	}
-	return -1;
+}
+
+/* The UDP payload of a frame from the server, or NULL; ARP requests for us
+ * are answered. */
+static const uint8_t *udp_from_server(struct rte_mbuf *m, uint16_t *len)
+{
+	struct dp_link_parsed p;
+	enum dp_link_kind k =
+		dp_link_parse(&mc.link, rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), &p, &mc.drops);
+	if (k == DP_LINK_ARP_REQUEST) {
+		struct rte_mbuf *r = dp_link_arp_reply(&mc.link, &p);
+		if (r)
+			send_frames(&r, 1);
+	}
+	if (k != DP_LINK_UDP)
+		return NULL;
+	*len = p.payload_len;
+	return p.payload;
 }
 
 /* ---- check mode: one request at a time, with retries of the same id ---- */
@@ -198,7 +144,7 @@ static int call(const uint8_t *buf, size_t len, uint64_t req, struct proto_reply
 		uint64_t until = now_us() + 200000;
 		while (now_us() < until) {
 			struct rte_mbuf *rx[MC_BURST];
-			uint16_t n = rte_eth_rx_burst(mc.port, 0, rx, MC_BURST);
+			uint16_t n = dp_link_rx(&mc.link, rx, MC_BURST);
 			int got = 0;
 			for (uint16_t i = 0; i < n; i++) {
 				uint16_t plen;
@@ -347,6 +293,8 @@ struct buyer {
 	uint64_t hold_id;  /* acknowledged hold waiting for its confirm */
 	uint64_t client;
 	uint32_t seat_idx; /* the seat being held */
+	uint32_t ga_type;  /* ga mode: index into ga.id[] of the type being held */
+	uint8_t ga_n;      /* ga mode: tickets asked for */
 	uint32_t sends;    /* datagrams sent for the current request */
 	uint8_t confirming;
 };
@@ -375,6 +323,57 @@ static double lat_pct(double pct)
 	return 0;
 }
 
+/* ga mode: the general-admission types of the event, what is not yet asked
+ * for of each, and how many tickets one hold asks for. */
+struct ga_plan {
+	unsigned types;
+	uint32_t id[MC_GA_TYPES_MAX];
+	uint32_t cap[MC_GA_TYPES_MAX];
+	uint32_t left[MC_GA_TYPES_MAX];
+	uint64_t left_total;
+	unsigned per_hold;
+	uint64_t rng;
+};
+static struct ga_plan ga; /* types == 0: seat mode */
+
+/* Take a parsed --ga list as the plan: nothing asked for yet. */
+static void ga_plan_init(const struct mc_ga_list *l)
+{
+	ga.types = l->types;
+	for (unsigned t = 0; t < l->types; t++) {
+		ga.id[t] = l->id[t];
+		ga.cap[t] = ga.left[t] = l->cap[t];
+		ga.left_total += l->cap[t];
+	}
+}
+
+/* ga mode: give buyer x its next hold, a type chosen with odds in proportion
+ * to what is left of each (so every type runs out at about the same time),
+ * per_hold tickets or the type's last ones. Returns 0 when nothing is left. */
+static int ga_next(struct buyer *x)
+{
+	if (ga.left_total == 0)
+		return 0;
+	ga.rng = ga.rng * 6364136223846793005ull + 1442695040888963407ull;
+	uint64_t r = (ga.rng >> 11) % ga.left_total;
+	unsigned t = 0;
+	while (r >= ga.left[t])
+		r -= ga.left[t++];
+	unsigned n = ga.left[t] < ga.per_hold ? ga.left[t] : ga.per_hold;
+	ga.left[t] -= n;
+	ga.left_total -= n;
+	x->ga_type = t;
+	x->ga_n = (uint8_t)n;
+	return 1;
+}
+
+/* ga mode: a refused hold's tickets are asked for again later. */
+static void ga_giveback(const struct buyer *x)
+{
+	ga.left[x->ga_type] += x->ga_n;
+	ga.left_total += x->ga_n;
+}
+
 /* Encode buyer x's current request into pb. */
 static void bench_encode(struct proto_buf *pb, const struct buyer *x, uint32_t event, uint32_t sections,
 			 uint32_t seats)
@@ -382,6 +381,8 @@ static void bench_encode(struct proto_buf *pb, const struct buyer *x, uint32_t e
 	if (x->confirming) {
 		uint8_t pay[PROTO_PAYMENT_REF_SIZE] = "bench";
 		proto_put_confirm(pb, x->client, x->req, x->hold_id, pay);
+	} else if (ga.types) {
+		proto_put_hold_ga(pb, x->client, x->req, event, ga.id[x->ga_type], x->ga_n, NULL);
 	} else {
 		const uint32_t per_event = sections * seats;
 		uint32_t in_event = x->seat_idx % per_event;
@@ -394,8 +395,9 @@ static void bench_encode(struct proto_buf *pb, const struct buyer *x, uint32_t e
 static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32_t seats, unsigned window,
 		      unsigned batch, double seconds)
 {
-	/* Seats of events event..event+events-1, all shuffled together. */
-	const uint32_t cap = events * sections * seats;
+	/* Seats of events event..event+events-1, all shuffled together (ga
+	 * mode: no seats, the plan in `ga`). */
+	const uint32_t cap = ga.types ? 1 : events * sections * seats;
 	uint32_t *order = malloc(cap * sizeof(uint32_t));
 	struct buyer *by = calloc(window, sizeof(*by));
 	uint32_t *ready = malloc(window * sizeof(uint32_t)); /* buyers with nothing outstanding */
@@ -415,15 +417,16 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 	for (uint32_t b = 0; b < window; b++)
 		ready[b] = b;
 	uint32_t next_seat = 0, outstanding = 0;
-	uint64_t requests = 0, holds = 0, confirms = 0, busy = 0, refused = 0, resent = 0;
+	uint64_t requests = 0, holds = 0, confirms = 0, busy = 0, refused = 0, resent = 0, tickets = 0;
 	uint64_t refused_by[DP_S__COUNT] = {0};
 	const uint64_t t0 = now_us(), t_end = t0 + (uint64_t)(seconds * 1e6);
-	uint64_t t_last = t0;
+	uint64_t t_last = t0, t_last_confirm = t0;
 	uint32_t scan_cursor = 0;
 	uint8_t mem[MC_BURST][PROTO_DGRAM_MAX];
 	for (;;) {
 		const uint64_t t = now_us();
-		const int stopping = t >= t_end || next_seat >= cap;
+		const int no_work = ga.types ? ga.left_total == 0 : next_seat >= cap;
+		const int stopping = t >= t_end || no_work;
 		struct rte_mbuf *tx[MC_BURST];
 		unsigned n_tx = 0;
 		/* New requests from ready buyers, `batch` to a datagram. */
@@ -433,7 +436,7 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 			unsigned in_dgram = 0;
 			while (n_ready && in_dgram < batch) {
 				struct buyer *x = &by[ready[n_ready - 1]];
-				if (!x->hold_id && (stopping || next_seat >= cap)) {
+				if (!x->hold_id && (stopping || (ga.types ? ga.left_total == 0 : next_seat >= cap))) {
 					n_ready--; /* this buyer is done */
 					continue;
 				}
@@ -443,7 +446,10 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 				x->confirming = x->hold_id != 0;
 				if (!x->confirming) {
 					x->client = mc.client_id + (x->gen << MC_BUYER_BITS) + b; /* a new buyer per hold */
-					x->seat_idx = order[next_seat++];
+					if (ga.types)
+						ga_next(x); /* work is left: checked above */
+					else
+						x->seat_idx = order[next_seat++];
 				}
 				bench_encode(&pb, x, event, sections, seats);
 				x->sent_us = t;
@@ -455,8 +461,10 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 			if (in_dgram == 0)
 				break;
 			struct rte_mbuf *m = frame_udp(mem[n_tx], pb.len);
-			if (!m)
+			if (!m) {
+				mc_no_mbuf++;
 				break; /* these requests are resent after MC_RESEND_US */
+			}
 			tx[n_tx++] = m;
 		}
 		/* Requests due again (lost, or answered busy and waited out): the
@@ -481,7 +489,8 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 		if (n_tx || tx_backlog_n)
 			send_frames(tx, n_tx);
 		struct rte_mbuf *rx[MC_BURST];
-		uint16_t n = rte_eth_rx_burst(mc.port, 0, rx, MC_BURST);
+		uint16_t n = dp_link_rx(&mc.link, rx, MC_BURST);
+		mc_dgrams_in += n;
 		for (uint16_t i = 0; i < n; i++) {
 			uint16_t plen;
 			const uint8_t *p = udp_from_server(rx[i], &plen);
@@ -510,9 +519,13 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 							x->sends);
 					refused++;
 					refused_by[r.head.status < DP_S__COUNT ? r.head.status : 0]++;
+					if (ga.types && !x->confirming)
+						ga_giveback(x);
 					x->hold_id = 0;
 				} else if (x->confirming) {
 					confirms++;
+					tickets += r.u.hold.body.n_items;
+					t_last_confirm = t_now;
 					x->hold_id = 0;
 				} else {
 					holds++;
@@ -542,6 +555,23 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 	for (int st = 0; st < DP_S__COUNT; st++)
 		if (refused_by[st])
 			fprintf(stderr, "bench: %" PRIu64 " refused with status %d\n", refused_by[st], st);
+	if (ga.types) {
+		/* Client-side counts only: tools/bench-flavorus takes sold and
+		 * oversold from the appliance. */
+		double d = (double)(t_last_confirm - t0) / 1e6;
+		printf("{\"bench\":\"flavorus\",\"duration_s\":%.3f,\"holds\":%" PRIu64 ",\"confirms\":%" PRIu64
+		       ",\"tickets_confirmed\":%" PRIu64 ",\"tickets_left\":%" PRIu64 ",\"requests\":%" PRIu64
+		       ",\"requests_per_s\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"busy\":%" PRIu64
+		       ",\"refused\":%" PRIu64 ",\"resent\":%" PRIu64 ",\"window\":%u,\"batch\":%u,\"per_hold\":%u"
+		       ",\"dgrams_out\":%" PRIu64 ",\"dgrams_in\":%" PRIu64 ",\"client_lost\":%" PRIu64 "}\n",
+		       d, holds, confirms, tickets, ga.left_total, requests, d > 0 ? (double)(holds + confirms) / d : 0,
+		       lat_pct(50), lat_pct(99), busy, refused, resent, window, batch, ga.per_hold, mc_dgrams_out,
+		       mc_dgrams_in, mc_tx_lost + mc_no_mbuf);
+		free(order);
+		free(by);
+		free(ready);
+		return outstanding || ga.left_total ? 1 : 0;
+	}
 	double dur = (double)(t_last - t0) / 1e6;
 	printf("{\"bench\":\"dataplane\",\"requests_per_s\":%.0f,\"holds_per_s\":%.0f,\"confirms_per_s\":%.0f,"
 	       "\"p50_us\":%.0f,\"p99_us\":%.0f,\"requests\":%" PRIu64 ",\"busy\":%" PRIu64 ",\"refused\":%" PRIu64
@@ -569,12 +599,12 @@ static int mode_flood(double seconds)
 		for (; k < MC_BURST; k++)
 			if (!(tx[k] = frame_udp(mem, b.len)))
 				break;
-		uint16_t s = rte_eth_tx_burst(mc.port, 0, tx, (uint16_t)k);
+		uint16_t s = rte_eth_tx_burst(mc.link.port_id, 0, tx, (uint16_t)k);
 		for (unsigned i = s; i < k; i++)
 			rte_pktmbuf_free(tx[i]);
 		sent += s;
 		struct rte_mbuf *rx[MC_BURST];
-		uint16_t n = rte_eth_rx_burst(mc.port, 0, rx, MC_BURST);
+		uint16_t n = dp_link_rx(&mc.link, rx, MC_BURST);
 		got += n;
 		rte_pktmbuf_free_bulk(rx, n);
 	}
@@ -590,9 +620,9 @@ int main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "EAL init failed\n");
 	argc -= ret;
 	argv += ret;
-	const char *mode = "check", *server_mac = NULL;
+	const char *mode = "check", *server_mac = NULL, *ga_text = NULL;
 	const char *ip = "10.12.0.1", *server = "10.12.0.2";
-	unsigned window = 4096, port_udp = 7300, batch = 1;
+	unsigned window = 4096, port_udp = 7300, batch = 1, queues = 1;
 	uint32_t event = 1, events = 1, sections = 10, seats = 15000;
 	double seconds = 2.0;
 	static const struct option opts[] = {
@@ -602,6 +632,8 @@ int main(int argc, char **argv)
 		{"seats", required_argument, NULL, 'n'},   {"window", required_argument, NULL, 'w'},
 		{"events", required_argument, NULL, 'E'},  {"batch", required_argument, NULL, 'B'},
 		{"seconds", required_argument, NULL, 't'}, {"server-mac", required_argument, NULL, 'M'},
+		{"ga", required_argument, NULL, 'g'},      {"per-hold", required_argument, NULL, 'k'},
+		{"queues", required_argument, NULL, 'q'},
 		{NULL, 0, NULL, 0}};
 	int c;
 	optind = 1;
@@ -619,6 +651,9 @@ int main(int argc, char **argv)
 		case 'w': window = (unsigned)atoi(optarg); break;
 		case 't': seconds = atof(optarg); break;
 		case 'M': server_mac = optarg; break;
+		case 'g': ga_text = optarg; break;
+		case 'k': ga.per_hold = (unsigned)atoi(optarg); break;
+		case 'q': queues = (unsigned)atoi(optarg); break;
 		default: rte_exit(2, "usage: see the comment at the top of tools/memif_client.c\n");
 		}
 	}
@@ -626,43 +661,36 @@ int main(int argc, char **argv)
 	    batch < 1 || batch > 16 ||
 	    seconds <= 0)
 		rte_exit(2, "bad option value\n");
-	if (inet_pton(AF_INET, ip, &mc.ip_be) != 1 || inet_pton(AF_INET, server, &mc.server_be) != 1)
-		rte_exit(2, "bad address\n");
-	mc.udp_port = 40000;
-	mc.server_port = (uint16_t)port_udp;
-	mc.hz = rte_get_tsc_hz();
+	if (strcmp(mode, "ga") == 0) {
+		struct mc_ga_list list;
+		char why[160];
+		if (!ga_text)
+			rte_exit(2, "--mode ga needs --ga ID:CAPACITY[,ID:CAPACITY...]\n");
+		if (mc_ga_list_parse(ga_text, &list, why, sizeof(why)) != 0)
+			rte_exit(2, "%s\n", why);
+		ga_plan_init(&list);
+		if (ga.per_hold == 0)
+			ga.per_hold = 8;
+		if (ga.per_hold > 16)
+			rte_exit(2, "--per-hold: 1..16 tickets\n");
+		ga.rng = 0xfe571ba1;
+	}
+	char err[256];
+	if (dp_link_open(&mc.link, 0, ip, server, (uint16_t)port_udp, "mc_mbufs", 16383, 1024, queues, err,
+			 sizeof(err)) != 0)
+		rte_exit(EXIT_FAILURE, "%s\n", err);
 	mc.client_id = ((uint64_t)rte_rdtsc() << 16) | 1;
 	mc.next_req = 0;
-	mc.port = 0;
-	if (rte_eth_dev_count_avail() < 1)
-		rte_exit(EXIT_FAILURE, "no port: pass --vdev net_memif0,role=client,...\n");
-	mc.pool = rte_pktmbuf_pool_create("mc_mbufs", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
-	struct rte_eth_conf conf;
-	memset(&conf, 0, sizeof(conf));
-	if (!mc.pool || rte_eth_dev_configure(mc.port, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup(mc.port, 0, 1024, (unsigned)rte_eth_dev_socket_id(mc.port), NULL, mc.pool) != 0 ||
-	    rte_eth_tx_queue_setup(mc.port, 0, 1024, (unsigned)rte_eth_dev_socket_id(mc.port), NULL) != 0 ||
-	    rte_eth_dev_start(mc.port) != 0)
-		rte_exit(EXIT_FAILURE, "port setup failed\n");
-	rte_eth_macaddr_get(mc.port, &mc.mac);
-	/* memif needs a moment to connect. */
-	struct rte_eth_link link;
-	for (int i = 0; i < 100; i++) {
-		rte_eth_link_get_nowait(mc.port, &link);
-		if (link.link_status)
-			break;
-		rte_delay_ms(50);
-	}
 	if (server_mac) {
-		if (rte_ether_unformat_addr(server_mac, &mc.server_mac) != 0)
+		if (dp_link_set_server_mac(&mc.link, server_mac) != 0)
 			rte_exit(2, "bad --server-mac\n");
-	} else if (arp_resolve() != 0) {
+	} else if (dp_link_arp_resolve(&mc.link, 5000) != 0) {
 		rte_exit(EXIT_FAILURE, "no ARP answer from %s\n", server);
 	}
 	int rc;
 	if (strcmp(mode, "check") == 0)
 		rc = mode_check(event, 1);
-	else if (strcmp(mode, "bench") == 0)
+	else if (strcmp(mode, "bench") == 0 || strcmp(mode, "ga") == 0)
 		rc = mode_bench(event, events, sections, seats, window, batch, seconds);
 	else if (strcmp(mode, "sold") == 0)
 		rc = mode_sold(event, seats);
@@ -670,7 +698,7 @@ int main(int argc, char **argv)
 		rc = mode_flood(seconds);
 	else
 		rte_exit(2, "unknown mode %s\n", mode);
-	rte_eth_dev_stop(mc.port);
+	dp_link_close(&mc.link);
 	rte_eal_cleanup();
 	return rc;
 }
