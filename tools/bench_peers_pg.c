@@ -35,6 +35,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "tools/bench_peers_common.h"
+
 #include <libpq-fe.h>
 
 #define PG_CONNS_MAX 256
@@ -63,11 +65,8 @@ struct pg_op {
 };
 
 struct pg_conn {
-	pthread_t th;
-	unsigned idx;
+	struct peer_tally t; /* first: peer_run's view */
 	PGconn *c;
-	uint64_t holds, confirms, refused, abandoned, t_last_ns;
-	int failed;
 };
 
 static struct {
@@ -83,13 +82,6 @@ static struct {
 	atomic_uchar *seat_state; /* --check: 1 once sold */
 	pthread_barrier_t start;
 } pg;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* pg_connect: a connection, or NULL with a message. */
 static PGconn *pg_connect(void)
@@ -133,13 +125,6 @@ static int pg_setup(void)
 	return rc;
 }
 
-/* rng_next: xorshift64, one buyer connection's random numbers. */
-static uint64_t rng_next(uint64_t *x)
-{
-	*x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
-	return *x;
-}
-
 /* pg_send: queues one statement (the op's hold or confirm) in the pipeline. */
 static int pg_send(struct pg_conn *k, const struct pg_op *op, uint64_t *rng)
 {
@@ -152,7 +137,7 @@ static int pg_send(struct pg_conn *k, const struct pg_op *op, uint64_t *rng)
 		rc = PQsendQueryPrepared(k->c, "confirm", 2, v, NULL, NULL, 0);
 	} else {
 		snprintf(a, sizeof(a), "%" PRIu64, op->holder);
-		snprintf(b, sizeof(b), "%u", (uint32_t)(rng_next(rng) % pg.seats));
+		snprintf(b, sizeof(b), "%u", (uint32_t)(peer_rng_next(rng) % pg.seats));
 		snprintf(t, sizeof(t), "%" PRIu64, pg.ttl_ms);
 		rc = PQsendQueryPrepared(k->c, "hold", 3, v, NULL, NULL, 0);
 	}
@@ -199,23 +184,23 @@ static void pg_commit(struct pg_conn *k, struct pg_op *ops, unsigned cap, unsign
 		struct pg_op *op = &ops[(from + i) % cap];
 		if (op->confirming) {
 			if (!op->ok) {
-				k->refused++;
+				k->t.refused++;
 				continue;
 			}
-			k->confirms++;
+			k->t.confirms++;
 			if (pg.check && atomic_exchange(&pg.seat_state[op->seat], 1)) {
 				fprintf(stderr, "peers-pg: seat %u sold twice\n", op->seat);
-				k->failed = 1;
+				k->t.failed = 1;
 			}
 		} else if (op->ok) {
-			k->holds++;
+			k->t.holds++;
 			if (op->seat >= pg.seats || (pg.check && atomic_load(&pg.seat_state[op->seat]))) {
 				fprintf(stderr, "peers-pg: hold of seat %u, %s\n", op->seat,
 					op->seat >= pg.seats ? "out of range" : "already sold");
-				k->failed = 1;
+				k->t.failed = 1;
 			}
-			if (pg.abandon_pct && rng_next(rng) % 100 < pg.abandon_pct) {
-				k->abandoned++;
+			if (pg.abandon_pct && peer_rng_next(rng) % 100 < pg.abandon_pct) {
+				k->t.abandoned++;
 				continue;
 			}
 			pend[*pend_tail] = (struct pg_op){.seat = op->seat, .confirming = 1, .holder = op->holder};
@@ -235,19 +220,19 @@ static void *pg_run(void *arg)
 	struct pg_conn *k = arg;
 	const unsigned cap = pg.depth * pg.batch;
 	struct pg_op *ops = calloc(cap, sizeof(*ops)), *pend = calloc(cap, sizeof(*pend));
-	uint64_t rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)(k->idx + 1) * 0xbf58476d1ce4e5b9ull);
+	uint64_t rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)(k->t.idx + 1) * 0xbf58476d1ce4e5b9ull);
 	uint64_t seq = 0;
 	unsigned head = 0, n = 0, txns = 0, pend_head = 0, pend_tail = 0, pend_n = 0, txn_start = 0, txn_n = 0;
 	pthread_barrier_wait(&pg.start);
 	if (!ops || !pend || !PQenterPipelineMode(k->c)) {
 		fprintf(stderr, "peers-pg: pipeline mode: %s", PQerrorMessage(k->c));
-		k->failed = 1;
+		k->t.failed = 1;
 		goto out;
 	}
 	for (;;) {
 		/* Fill: whole transactions while fewer than --depth are in flight. */
 		while (txns < pg.depth) {
-			const int stopping = atomic_load(&pg.sold_out) || now_ns() >= pg.t_end_ns;
+			const int stopping = atomic_load(&pg.sold_out) || peer_now_ns() >= pg.t_end_ns;
 			unsigned m = 0;
 			for (; m < pg.batch; m++) {
 				struct pg_op op;
@@ -255,7 +240,7 @@ static void *pg_run(void *arg)
 					op = pend[pend_head];
 					pend_head = (pend_head + 1) % cap, pend_n--;
 				} else if (!stopping) {
-					op = (struct pg_op){.holder = ((uint64_t)(k->idx + 1) << 40) | ++seq};
+					op = (struct pg_op){.holder = ((uint64_t)(k->t.idx + 1) << 40) | ++seq};
 				} else {
 					break;
 				}
@@ -269,7 +254,7 @@ static void *pg_run(void *arg)
 			ops[(head + n - 1) % cap].sync_after = 1;
 			for (unsigned i = n - m; i < n; i++)
 				if (pg_send(k, &ops[(head + i) % cap], &rng)) {
-					k->failed = 1;
+					k->t.failed = 1;
 					goto out;
 				}
 			txns++;
@@ -278,7 +263,7 @@ static void *pg_run(void *arg)
 			break;
 		if (PQflush(k->c) != 0) {
 			fprintf(stderr, "peers-pg: flush: %s", PQerrorMessage(k->c));
-			k->failed = 1;
+			k->t.failed = 1;
 			break;
 		}
 		/* Drain one transaction: its statements, then its sync. */
@@ -286,7 +271,7 @@ static void *pg_run(void *arg)
 		if (txn_n == 0)
 			txn_start = head;
 		if (pg_result(k, op)) {
-			k->failed = 1;
+			k->t.failed = 1;
 			break;
 		}
 		txn_n++;
@@ -297,10 +282,10 @@ static void *pg_run(void *arg)
 			PQclear(r);
 			if (st != PGRES_PIPELINE_SYNC) {
 				fprintf(stderr, "peers-pg: commit: %s %s", PQresStatus(st), PQerrorMessage(k->c));
-				k->failed = 1;
+				k->t.failed = 1;
 				break;
 			}
-			k->t_last_ns = now_ns();
+			k->t.t_last_ns = peer_now_ns();
 			pg_commit(k, ops, cap, txn_start, txn_n, pend, &pend_tail, &pend_n, &rng);
 			txn_n = 0;
 			txns--;
@@ -310,6 +295,12 @@ out:
 	free(ops);
 	free(pend);
 	return NULL;
+}
+
+/* pg_close: peer_run's end of one connection (conn: a struct pg_conn). */
+static void pg_close(void *conn)
+{
+	PQfinish(((struct pg_conn *)conn)->c);
 }
 
 static void usage(void)
@@ -381,7 +372,7 @@ int main(int argc, char **argv)
 	if (!pg.seat_state || !k)
 		return 1;
 	for (unsigned i = 0; i < pg.conns; i++) {
-		k[i].idx = i;
+		k[i].t.idx = i;
 		if (!(k[i].c = pg_connect()))
 			return 1;
 		PGresult *r = PQprepare(k[i].c, "hold", pg_hold_sql, 3, NULL);
@@ -397,33 +388,13 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	pthread_barrier_init(&pg.start, NULL, pg.conns + 1);
-	for (unsigned i = 0; i < pg.conns; i++)
-		if (pthread_create(&k[i].th, NULL, pg_run, &k[i]) != 0) {
-			fprintf(stderr, "peers-pg: thread\n");
-			return 1;
-		}
-	pg.t0_ns = now_ns();
-	pg.t_end_ns = pg.t0_ns + (uint64_t)(pg.seconds * 1e9);
-	pthread_barrier_wait(&pg.start);
-	uint64_t holds = 0, confirms = 0, refused = 0, abandoned = 0, t_last = pg.t0_ns;
-	int failed = 0;
-	for (unsigned i = 0; i < pg.conns; i++) {
-		pthread_join(k[i].th, NULL);
-		holds += k[i].holds, confirms += k[i].confirms, refused += k[i].refused, abandoned += k[i].abandoned;
-		failed |= k[i].failed;
-		if (k[i].t_last_ns > t_last)
-			t_last = k[i].t_last_ns;
-		PQfinish(k[i].c);
-	}
-	const double dur = (double)(t_last - pg.t0_ns) / 1e9;
-	printf("{\"system\":\"postgres\",\"ops_per_s\":%.0f,\"holds_per_s\":%.0f,\"confirms_per_s\":%.0f,\"holds\":%" PRIu64
-	       ",\"confirms\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"abandoned\":%" PRIu64 ",\"sold_out\":%s,\"duration_s\":%.3f,\"seats\":%u,"
-	       "\"conns\":%u,\"depth\":%u,\"batch\":%u}\n",
-	       dur > 0 ? (double)(holds + confirms) / dur : 0, dur > 0 ? (double)holds / dur : 0,
-	       dur > 0 ? (double)confirms / dur : 0, holds, confirms, refused, abandoned, atomic_load(&pg.sold_out) ? "true" : "false",
-	       dur, pg.seats, pg.conns, pg.depth, pg.batch);
+	struct peer_totals tot;
+	if (peer_run(k, sizeof(*k), pg.conns, pg_run, pg_close, &pg.start, pg.seconds, &pg.t0_ns, &pg.t_end_ns, &tot) != 0)
+		return 1;
+	char extra[32];
+	snprintf(extra, sizeof(extra), ",\"batch\":%u", pg.batch);
+	peer_print("postgres", &tot, atomic_load(&pg.sold_out), pg.seats, pg.conns, pg.depth, extra);
 	free(k);
 	free((void *)pg.seat_state);
-	return failed || (refused && !pg.abandon_pct) ? 1 : 0; /* with --abandon, short holds may expire */
+	return tot.failed || (tot.refused && !pg.abandon_pct) ? 1 : 0; /* with --abandon, short holds may expire */
 }

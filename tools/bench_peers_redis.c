@@ -39,6 +39,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "tools/bench_peers_common.h"
+
 #include <hiredis/hiredis.h>
 
 #define PR_CONNS_MAX 64
@@ -85,11 +87,8 @@ struct pr_op {
 };
 
 struct pr_conn {
-	pthread_t th;
-	unsigned idx;
+	struct peer_tally t; /* first: peer_run's view */
 	redisContext *c;
-	uint64_t holds, confirms, refused, abandoned, t_last_ns;
-	int failed;
 };
 
 static struct {
@@ -107,13 +106,6 @@ static struct {
 	pthread_barrier_t start;
 } pr;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* wall_ms: the wall clock in ms, the time base of hold expiries (one
  * machine here; a fleet of clients would need synchronised clocks, or the
  * server's TIME at the cost of one more call per script). */
@@ -122,13 +114,6 @@ static uint64_t wall_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000ull + (uint64_t)ts.tv_nsec / 1000000ull;
-}
-
-/* rng_next: xorshift64, one buyer connection's random numbers. */
-static uint64_t rng_next(uint64_t *x)
-{
-	*x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
-	return *x;
 }
 
 /* pr_connect: a connection to the server's unix socket, or NULL with a
@@ -200,7 +185,7 @@ static void pr_send(struct pr_conn *k, const struct pr_op *op, uint64_t *rng)
 				   op->holder, wall_ms());
 	} else {
 		redisAppendCommand(k->c, "EVALSHA %s 3 " PR_KEYS " %" PRIu64 " %u %" PRIu64 " %" PRIu64, pr.hold_sha,
-				   op->holder, (uint32_t)(rng_next(rng) % pr.seats), wall_ms(), pr.ttl_ms);
+				   op->holder, (uint32_t)(peer_rng_next(rng) % pr.seats), wall_ms(), pr.ttl_ms);
 	}
 }
 
@@ -211,62 +196,62 @@ static void *pr_run(void *arg)
 {
 	struct pr_conn *k = arg;
 	struct pr_op *ring = calloc(pr.depth, sizeof(*ring));
-	uint64_t rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)(k->idx + 1) * 0xbf58476d1ce4e5b9ull);
+	uint64_t rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)(k->t.idx + 1) * 0xbf58476d1ce4e5b9ull);
 	uint64_t seq = 0;
 	unsigned head = 0, n = 0;
 	pthread_barrier_wait(&pr.start);
 	if (!ring) {
-		k->failed = 1;
+		k->t.failed = 1;
 		return NULL;
 	}
 	for (; n < pr.depth; n++) {
-		ring[n] = (struct pr_op){.holder = ((uint64_t)(k->idx + 1) << 40) | ++seq};
+		ring[n] = (struct pr_op){.holder = ((uint64_t)(k->t.idx + 1) << 40) | ++seq};
 		pr_send(k, &ring[n], &rng);
 	}
 	while (n > 0) {
 		redisReply *r;
 		if (redisGetReply(k->c, (void **)&r) != REDIS_OK) {
-			fprintf(stderr, "peers-redis: connection %u: %s\n", k->idx, k->c->errstr);
-			k->failed = 1;
+			fprintf(stderr, "peers-redis: connection %u: %s\n", k->t.idx, k->c->errstr);
+			k->t.failed = 1;
 			break;
 		}
 		struct pr_op *op = &ring[head];
-		const uint64_t t = now_ns();
+		const uint64_t t = peer_now_ns();
 		if (r->type != REDIS_REPLY_INTEGER) {
 			fprintf(stderr, "peers-redis: unexpected answer to a %s: %s\n", op->confirming ? "confirm" : "hold",
 				r->type == REDIS_REPLY_ERROR ? r->str : "not an integer");
 			freeReplyObject(r);
-			k->failed = 1;
+			k->t.failed = 1;
 			break;
 		}
 		long long v = r->integer;
 		freeReplyObject(r);
-		k->t_last_ns = t;
+		k->t.t_last_ns = t;
 		int next = 0; /* 1: this slot sends another op */
 		if (op->confirming) {
 			if (v == 1) {
-				k->confirms++;
+				k->t.confirms++;
 				if (pr.check && atomic_exchange(&pr.seat_state[op->seat], 1)) {
 					fprintf(stderr, "peers-redis: seat %u sold twice\n", op->seat);
-					k->failed = 1;
+					k->t.failed = 1;
 				}
 			} else {
-				k->refused++;
+				k->t.refused++;
 			}
 			op->confirming = 0;
-			op->holder = ((uint64_t)(k->idx + 1) << 40) | ++seq;
+			op->holder = ((uint64_t)(k->t.idx + 1) << 40) | ++seq;
 			next = !atomic_load(&pr.sold_out) && t < pr.t_end_ns;
 		} else if (v >= 0) {
-			k->holds++;
+			k->t.holds++;
 			op->seat = (uint32_t)v;
 			if (v >= pr.seats || (pr.check && atomic_load(&pr.seat_state[op->seat]))) {
 				fprintf(stderr, "peers-redis: hold of seat %lld, %s\n", v,
 					v >= pr.seats ? "out of range" : "already sold");
-				k->failed = 1;
+				k->t.failed = 1;
 			}
-			if (pr.abandon_pct && rng_next(&rng) % 100 < pr.abandon_pct) {
-				k->abandoned++; /* this buyer walks away; the next one holds */
-				op->holder = ((uint64_t)(k->idx + 1) << 40) | ++seq;
+			if (pr.abandon_pct && peer_rng_next(&rng) % 100 < pr.abandon_pct) {
+				k->t.abandoned++; /* this buyer walks away; the next one holds */
+				op->holder = ((uint64_t)(k->t.idx + 1) << 40) | ++seq;
 				next = !atomic_load(&pr.sold_out) && t < pr.t_end_ns;
 			} else {
 				op->confirming = 1;
@@ -287,6 +272,12 @@ static void *pr_run(void *arg)
 	}
 	free(ring);
 	return NULL;
+}
+
+/* pr_close: peer_run's end of one connection (conn: a struct pr_conn). */
+static void pr_close(void *conn)
+{
+	redisFree(((struct pr_conn *)conn)->c);
 }
 
 static void usage(void)
@@ -355,37 +346,15 @@ int main(int argc, char **argv)
 	if (!pr.seat_state || !k)
 		return 1;
 	for (unsigned i = 0; i < pr.conns; i++) {
-		k[i].idx = i;
+		k[i].t.idx = i;
 		if (!(k[i].c = pr_connect()))
 			return 1;
 	}
-	pthread_barrier_init(&pr.start, NULL, pr.conns + 1);
-	for (unsigned i = 0; i < pr.conns; i++)
-		if (pthread_create(&k[i].th, NULL, pr_run, &k[i]) != 0) {
-			fprintf(stderr, "peers-redis: thread\n");
-			return 1;
-		}
-	pr.t0_ns = now_ns();
-	pr.t_end_ns = pr.t0_ns + (uint64_t)(pr.seconds * 1e9);
-	pthread_barrier_wait(&pr.start);
-	uint64_t holds = 0, confirms = 0, refused = 0, abandoned = 0, t_last = pr.t0_ns;
-	int failed = 0;
-	for (unsigned i = 0; i < pr.conns; i++) {
-		pthread_join(k[i].th, NULL);
-		holds += k[i].holds, confirms += k[i].confirms, refused += k[i].refused, abandoned += k[i].abandoned;
-		failed |= k[i].failed;
-		if (k[i].t_last_ns > t_last)
-			t_last = k[i].t_last_ns;
-		redisFree(k[i].c);
-	}
-	const double dur = (double)(t_last - pr.t0_ns) / 1e9;
-	printf("{\"system\":\"redis\",\"ops_per_s\":%.0f,\"holds_per_s\":%.0f,\"confirms_per_s\":%.0f,\"holds\":%" PRIu64
-	       ",\"confirms\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"abandoned\":%" PRIu64 ",\"sold_out\":%s,\"duration_s\":%.3f,\"seats\":%u,"
-	       "\"conns\":%u,\"depth\":%u}\n",
-	       dur > 0 ? (double)(holds + confirms) / dur : 0, dur > 0 ? (double)holds / dur : 0,
-	       dur > 0 ? (double)confirms / dur : 0, holds, confirms, refused, abandoned, atomic_load(&pr.sold_out) ? "true" : "false",
-	       dur, pr.seats, pr.conns, pr.depth);
+	struct peer_totals tot;
+	if (peer_run(k, sizeof(*k), pr.conns, pr_run, pr_close, &pr.start, pr.seconds, &pr.t0_ns, &pr.t_end_ns, &tot) != 0)
+		return 1;
+	peer_print("redis", &tot, atomic_load(&pr.sold_out), pr.seats, pr.conns, pr.depth, "");
 	free(k);
 	free((void *)pr.seat_state);
-	return failed || (refused && !pr.abandon_pct) ? 1 : 0; /* with --abandon, short holds may expire */
+	return tot.failed || (tot.refused && !pr.abandon_pct) ? 1 : 0; /* with --abandon, short holds may expire */
 }
