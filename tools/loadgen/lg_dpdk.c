@@ -141,7 +141,7 @@ struct lg_transport *lg_dpdk_open(const struct lg_dpdk_opts *o, char *err, size_
 	char pool[RTE_MEMPOOL_NAMESIZE];
 	snprintf(pool, sizeof(pool), "lg_dpdk_%u", o->port_id);
 	char why[200];
-	if (dp_link_open(&x->link, o->port_id, o->ip, o->server, o->server_port, pool, LG_DPDK_MBUFS, LG_DPDK_DESC, 1,
+	if (dp_link_open(&x->link, o->port_id, o->ip, o->server, o->server_port, pool, LG_DPDK_MBUFS, LG_DPDK_DESC, o->queues_n ? o->queues_n : 1,
 			 why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "dpdk transport: %s", why);
 		free(x);

@@ -54,7 +54,7 @@ static const char usage_text[] =
 	"  --port N               its UDP port (default 7300)\n"
 	"  --sockets N            UDP sockets, round robin (1..64, default 4)\n"
 	"  --transport T          sockets (default) or dpdk\n"
-	"  --ip IP, --server-mac MAC, --port-id N, --src-ports N   dpdk transport\n"
+	"  --ip IP, --server-mac MAC, --port-id N, --src-ports N, --queues N   dpdk transport\n"
 	"  --buyers N             buyers (1..320000; default the scenario's)\n"
 	"  --once                 every buyer arrives at the start\n"
 	"  --rate N               open loop: N buyers arrive per second (1..10000000)\n"
@@ -124,7 +124,7 @@ static double opt_double(const char *name, const char *v, double lo, double hi)
 
 enum {
 	O_SCENARIO = 256, O_INVENTORY, O_EVENT, O_SERVER, O_PORT, O_SOCKETS, O_TRANSPORT, O_IP, O_SERVER_MAC,
-	O_PORT_ID, O_SRC_PORTS, O_BUYERS, O_ONCE, O_RATE, O_CONCURRENCY, O_TIME_SCALE, O_SECONDS, O_ABANDON,
+	O_PORT_ID, O_SRC_PORTS, O_QUEUES, O_BUYERS, O_ONCE, O_RATE, O_CONCURRENCY, O_TIME_SCALE, O_SECONDS, O_ABANDON,
 	O_QUANTITY, O_POLL, O_LOSS, O_CODES, O_NO_CODES, O_INFLIGHT, O_TIMEOUT, O_TIMEOUT_MAX, O_HORIZON, O_ATTEMPTS,
 	O_CLIENT_BASE, O_SEED, O_CTL, O_CTL_SOCKET, O_LOAD, O_LEDGER, O_PLOT, O_PROGRESS, O_NO_PROGRESS, O_QUIET,
 };
@@ -135,7 +135,7 @@ static const struct option long_opts[] = {
 	{"port", required_argument, 0, O_PORT}, {"sockets", required_argument, 0, O_SOCKETS},
 	{"transport", required_argument, 0, O_TRANSPORT}, {"ip", required_argument, 0, O_IP},
 	{"server-mac", required_argument, 0, O_SERVER_MAC}, {"port-id", required_argument, 0, O_PORT_ID},
-	{"src-ports", required_argument, 0, O_SRC_PORTS}, {"buyers", required_argument, 0, O_BUYERS},
+	{"src-ports", required_argument, 0, O_SRC_PORTS}, {"queues", required_argument, 0, O_QUEUES}, {"buyers", required_argument, 0, O_BUYERS},
 	{"once", no_argument, 0, O_ONCE}, {"rate", required_argument, 0, O_RATE},
 	{"concurrency", required_argument, 0, O_CONCURRENCY}, {"time-scale", required_argument, 0, O_TIME_SCALE},
 	{"seconds", required_argument, 0, O_SECONDS}, {"abandon", required_argument, 0, O_ABANDON},
@@ -155,7 +155,7 @@ static const struct option long_opts[] = {
 /* The dpdk transport's options, kept for lg_dpdk_open. */
 struct dpdk_args {
 	const char *ip, *server_mac;
-	unsigned port_id, src_ports;
+	unsigned port_id, src_ports, queues;
 };
 
 /* Parse our options (argv after any EAL part) into cfg. */
@@ -181,6 +181,7 @@ static void parse(int argc, char **argv, struct lg_config *cfg, struct dpdk_args
 		case O_SERVER_MAC: dp->server_mac = optarg; break;
 		case O_PORT_ID: dp->port_id = (unsigned)opt_u64("port-id", optarg, 0, 1023); break;
 		case O_SRC_PORTS: dp->src_ports = (unsigned)opt_u64("src-ports", optarg, 1, 64); break;
+		case O_QUEUES: dp->queues = (unsigned)opt_u64("queues", optarg, 1, 16); break;
 		case O_BUYERS: buyers = (int64_t)opt_u64("buyers", optarg, 1, LG_BUYERS_MAX); break;
 		case O_ONCE: once = 1; break;
 		case O_RATE: rate = (int64_t)opt_u64("rate", optarg, 1, 10000000); break;
@@ -282,6 +283,7 @@ static struct lg_transport *open_transport(const struct lg_config *cfg, const st
 		.server_port = cfg->port,
 		.server_mac = dp->server_mac,
 		.src_ports_n = dp->src_ports ? dp->src_ports : 8,
+		.queues_n = dp->queues ? dp->queues : 1,
 	};
 	return lg_dpdk_open(&o, err, errlen);
 #else

@@ -72,6 +72,8 @@ struct lg_dpdk_opts {
 	uint16_t server_port;    /* UDP port, 7300 */
 	const char *server_mac;  /* "XX:XX:XX:XX:XX:XX" to skip ARP, or NULL to resolve it */
 	unsigned src_ports_n;    /* UDP source ports used round robin, 1..64 */
+	unsigned queues_n;       /* RX/TX queue pairs, 1..16 (0: 1): over net_memif, one per dataplane worker,
+				  * each of which answers on its own queue; sends go on queue 0 */
 };
 
 /*
