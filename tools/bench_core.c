@@ -22,25 +22,12 @@
 #include <urcu/urcu-qsbr.h>
 
 #include "dataplane/dp_engine.h"
+#include "tools/bench_util.h"
 
 #define BENCH_SECTIONS 10
 #define BENCH_SEATS_PER_SECTION 15000 /* 150,000 tickets per event */
 #define BENCH_ROW_SEATS 50
 #define BENCH_WINDOW_MAX 65536
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000ull + (uint64_t)ts.tv_nsec / 1000000ull;
-}
 
 static struct dp_event_def *make_event(uint32_t id)
 {
@@ -188,7 +175,7 @@ int main(int argc, char **argv)
 
 	uint32_t event_id = 0, next_seat = cap; /* cap: load an event first */
 	uint64_t holds = 0, confirms = 0, busy = 0, refused = 0, request_id = 0, events = 0;
-	uint64_t t0 = now_ns(), deadline = t0 + (uint64_t)(seconds * 1e9), t_last = t0;
+	uint64_t t0 = bench_now_ns(), deadline = t0 + (uint64_t)(seconds * 1e9), t_last = t0;
 	int stopping = 0;
 	struct dp_request rq;
 	struct dp_reply rp;
@@ -196,7 +183,7 @@ int main(int argc, char **argv)
 	memcpy(rq.payment_ref, "bench-payment", 13);
 	rq.n = 1;
 	for (;;) {
-		uint64_t now = wall_ms();
+		uint64_t now = bench_wall_ms();
 		uint64_t durable = dp_worker_durable(w);
 		while (fifo_n && buyers[fifo[fifo_head]].wait_seq <= durable) {
 			struct buyer *by = &buyers[fifo[fifo_head]];
@@ -211,7 +198,7 @@ int main(int argc, char **argv)
 			idle[idle_n++] = fifo[fifo_head];
 			fifo_head = fifo_head + 1 == window ? 0 : fifo_head + 1;
 			fifo_n--;
-			t_last = now_ns();
+			t_last = bench_now_ns();
 		}
 		uint32_t ready = idle_n;
 		idle_n = 0;
@@ -269,7 +256,7 @@ int main(int argc, char **argv)
 		}
 		dp_worker_tick(w, now);
 		urcu_qsbr_quiescent_state();
-		if (!stopping && now_ns() >= deadline)
+		if (!stopping && bench_now_ns() >= deadline)
 			stopping = 1;
 		if (stopping && fifo_n == 0) {
 			int any_hold = 0;

@@ -4,16 +4,9 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "tools/bench_peers_common.h"
-
-uint64_t peer_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+#include "tools/bench_util.h"
 
 uint64_t peer_rng_next(uint64_t *x)
 {
@@ -34,7 +27,7 @@ int peer_run(void *conns, size_t stride, unsigned n, void *(*fn)(void *), void (
 			return -1;
 		}
 	}
-	*t0_ns = peer_now_ns();
+	*t0_ns = bench_now_ns();
 	*t_end_ns = *t0_ns + (uint64_t)(seconds * 1e9);
 	pthread_barrier_wait(start);
 	*tot = (struct peer_totals){.t0_ns = *t0_ns, .t_last_ns = *t0_ns};

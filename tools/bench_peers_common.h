@@ -29,9 +29,6 @@ struct peer_totals {
 	int failed;
 };
 
-/* CLOCK_MONOTONIC in ns. */
-uint64_t peer_now_ns(void);
-
 /* xorshift64: one connection's random numbers. x must not be NULL or point to 0. */
 uint64_t peer_rng_next(uint64_t *x);
 

@@ -36,6 +36,7 @@
 #include <time.h>
 
 #include "tools/bench_peers_common.h"
+#include "tools/bench_util.h"
 
 #include <libpq-fe.h>
 
@@ -232,7 +233,7 @@ static void *pg_run(void *arg)
 	for (;;) {
 		/* Fill: whole transactions while fewer than --depth are in flight. */
 		while (txns < pg.depth) {
-			const int stopping = atomic_load(&pg.sold_out) || peer_now_ns() >= pg.t_end_ns;
+			const int stopping = atomic_load(&pg.sold_out) || bench_now_ns() >= pg.t_end_ns;
 			unsigned m = 0;
 			for (; m < pg.batch; m++) {
 				struct pg_op op;
@@ -285,7 +286,7 @@ static void *pg_run(void *arg)
 				k->t.failed = 1;
 				break;
 			}
-			k->t.t_last_ns = peer_now_ns();
+			k->t.t_last_ns = bench_now_ns();
 			pg_commit(k, ops, cap, txn_start, txn_n, pend, &pend_tail, &pend_n, &rng);
 			txn_n = 0;
 			txns--;

@@ -40,6 +40,7 @@
 #include <time.h>
 
 #include "tools/bench_peers_common.h"
+#include "tools/bench_util.h"
 
 #include <hiredis/hiredis.h>
 
@@ -105,16 +106,6 @@ static struct {
 	atomic_uchar *seat_state; /* --check: 0 free/held, 1 sold */
 	pthread_barrier_t start;
 } pr;
-
-/* wall_ms: the wall clock in ms, the time base of hold expiries (one
- * machine here; a fleet of clients would need synchronised clocks, or the
- * server's TIME at the cost of one more call per script). */
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000ull + (uint64_t)ts.tv_nsec / 1000000ull;
-}
 
 /* pr_connect: a connection to the server's unix socket, or NULL with a
  * message. */
@@ -182,10 +173,10 @@ static void pr_send(struct pr_conn *k, const struct pr_op *op, uint64_t *rng)
 {
 	if (op->confirming) {
 		redisAppendCommand(k->c, "EVALSHA %s 3 " PR_KEYS " %u %" PRIu64 " %" PRIu64, pr.confirm_sha, op->seat,
-				   op->holder, wall_ms());
+				   op->holder, bench_wall_ms());
 	} else {
 		redisAppendCommand(k->c, "EVALSHA %s 3 " PR_KEYS " %" PRIu64 " %u %" PRIu64 " %" PRIu64, pr.hold_sha,
-				   op->holder, (uint32_t)(peer_rng_next(rng) % pr.seats), wall_ms(), pr.ttl_ms);
+				   op->holder, (uint32_t)(peer_rng_next(rng) % pr.seats), bench_wall_ms(), pr.ttl_ms);
 	}
 }
 
@@ -216,7 +207,7 @@ static void *pr_run(void *arg)
 			break;
 		}
 		struct pr_op *op = &ring[head];
-		const uint64_t t = peer_now_ns();
+		const uint64_t t = bench_now_ns();
 		if (r->type != REDIS_REPLY_INTEGER) {
 			fprintf(stderr, "peers-redis: unexpected answer to a %s: %s\n", op->confirming ? "confirm" : "hold",
 				r->type == REDIS_REPLY_ERROR ? r->str : "not an integer");

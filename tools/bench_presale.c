@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "dataplane/dp_presale.h"
+#include "tools/bench_util.h"
 
 #define BENCH_MEMBERS 100000u
 #define BENCH_BIG_USES 500000u
@@ -27,36 +28,17 @@
 
 static volatile uint64_t sink;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static char names[BENCH_MEMBERS][16];
 
 /* ns per lookup of calls codes: members (known) or with a suffix (unknown). */
 static double time_find(const struct dp_presale *ps, unsigned calls, int unknown)
 {
-	uint64_t acc = 0, t0 = now_ns();
+	uint64_t acc = 0, t0 = bench_now_ns();
 	for (unsigned i = 0; i < calls; i++) {
 		const char *c = names[(i * 7919u) % BENCH_MEMBERS];
 		acc += (uint64_t)dp_presale_find(ps, (const uint8_t *)c, (unsigned)strlen(c) + (unknown ? 1 : 0));
 	}
-	uint64_t dt = now_ns() - t0;
+	uint64_t dt = bench_now_ns() - t0;
 	sink += acc;
 	return (double)dt / calls;
 }
@@ -64,12 +46,12 @@ static double time_find(const struct dp_presale *ps, unsigned calls, int unknown
 /* ns per redemption of code i by clients first.. first+calls-1. */
 static double time_redeem(struct dp_presale *ps, uint32_t i, uint64_t first, unsigned calls, const char *code)
 {
-	uint64_t acc = 0, t0 = now_ns();
+	uint64_t acc = 0, t0 = bench_now_ns();
 	for (unsigned k = 0; k < calls; k++) {
 		const int idx = dp_presale_find(ps, (const uint8_t *)code, (unsigned)strlen(code));
 		acc += (uint64_t)dp_presale_redeem(ps, idx >= 0 ? (uint32_t)idx : i, first + k);
 	}
-	uint64_t dt = now_ns() - t0;
+	uint64_t dt = bench_now_ns() - t0;
 	sink += acc;
 	return (double)dt / calls;
 }
@@ -166,7 +148,7 @@ int main(int argc, char **argv)
 	}
 	printf("{\"bench\":\"presale\",\"find_ns\":%.1f,\"find_unknown_ns\":%.1f,\"redeem_held_ns\":%.1f,"
 	       "\"redeem_new_ns\":%.1f,\"redeem_used_up_ns\":%.1f,\"codes\":%u,\"calls\":%u,\"runs\":%u}\n",
-	       median(f, runs), median(u, runs), median(h, runs), median(n, runs), median(x, runs), BENCH_MEMBERS + 2,
+	       bench_median(f, runs), bench_median(u, runs), bench_median(h, runs), bench_median(n, runs), bench_median(x, runs), BENCH_MEMBERS + 2,
 	       calls, runs);
 	dp_presale_free(ps);
 	return sink == 0xdeadbeef ? 3 : 0;

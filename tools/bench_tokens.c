@@ -16,6 +16,7 @@
 
 #include "dataplane/dp_prequeue.h"
 #include "dataplane/dp_token.h"
+#include "tools/bench_util.h"
 
 #define BENCH_TOKENS 1024 /* distinct tokens cycled through (power of 2) */
 #define BENCH_RUNS_MAX 99
@@ -27,37 +28,15 @@ static uint8_t toks[BENCH_TOKENS][DP_TOKEN_SIZE];
 static uint8_t forged[BENCH_TOKENS][DP_TOKEN_SIZE];
 static volatile uint64_t sink;
 
-/* Monotonic clock, ns. */
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* qsort order of two doubles (not NaN). */
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-/* Median of v[0..n-1], n >= 1; sorts v. */
-static double median(double *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* ns per verify of calls tokens from set (cycled); ks and set not NULL. */
 static double time_verify(const struct dp_keys *ks, uint8_t (*set)[DP_TOKEN_SIZE], unsigned calls)
 {
-	uint64_t acc = 0, t0 = now_ns();
+	uint64_t acc = 0, t0 = bench_now_ns();
 	for (unsigned i = 0; i < calls; i++) {
 		unsigned k = i & (BENCH_TOKENS - 1);
 		acc += dp_token_verify(ks, set[k], DP_TOKEN_ACCESS, 7, 1000 + k, 1000, NULL);
 	}
-	uint64_t dt = now_ns() - t0;
+	uint64_t dt = bench_now_ns() - t0;
 	sink += acc;
 	return (double)dt / calls;
 }
@@ -67,12 +46,12 @@ static double time_mint(const struct dp_keys *ks, unsigned calls)
 {
 	struct dp_token_fields f = {.kind = DP_TOKEN_ACCESS, .event_id = 7, .time_ms = 2000};
 	uint8_t tok[DP_TOKEN_SIZE];
-	uint64_t acc = 0, t0 = now_ns();
+	uint64_t acc = 0, t0 = bench_now_ns();
 	for (unsigned i = 0; i < calls; i++) {
 		f.client_id = i;
 		acc += (uint64_t)dp_token_mint(ks, &f, tok) + tok[40];
 	}
-	uint64_t dt = now_ns() - t0;
+	uint64_t dt = bench_now_ns() - t0;
 	sink += acc;
 	return (double)dt / calls;
 }
@@ -80,10 +59,10 @@ static double time_mint(const struct dp_keys *ks, unsigned calls)
 /* ns per pre-queue position, calls times; p not NULL. */
 static double time_prequeue(const struct dp_prequeue *p, unsigned calls)
 {
-	uint64_t acc = 0, t0 = now_ns();
+	uint64_t acc = 0, t0 = bench_now_ns();
 	for (unsigned i = 0; i < calls; i++)
 		acc += dp_prequeue_position(p, i % BENCH_PREQUEUE_N);
-	uint64_t dt = now_ns() - t0;
+	uint64_t dt = bench_now_ns() - t0;
 	sink += acc;
 	return (double)dt / calls;
 }
@@ -159,8 +138,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench tokens: (sink 0)\n");
 	printf("{\"bench\":\"tokens\",\"verify_ns\":%.1f,\"verify_forged_ns\":%.1f,\"mint_ns\":%.1f,"
 	       "\"prequeue_position_ns\":%.1f,\"calls\":%lu,\"runs\":%lu}\n",
-	       median(verify, (unsigned)runs), median(forged_ns, (unsigned)runs), median(mint, (unsigned)runs),
-	       median(pre, (unsigned)runs), calls, runs);
+	       bench_median(verify, (unsigned)runs), bench_median(forged_ns, (unsigned)runs), bench_median(mint, (unsigned)runs),
+	       bench_median(pre, (unsigned)runs), calls, runs);
 	dp_keys_free(ks);
 	return 0;
 }
