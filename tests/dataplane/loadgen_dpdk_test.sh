@@ -17,7 +17,7 @@ cleanup() {
 	[ $rc -ne 0 ] && for f in "$work"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done
 	[ -n "$ctl_pid" ] && kill -KILL "$ctl_pid" 2>/dev/null
 	[ -n "$dp_pid" ] && kill -KILL "$dp_pid" 2>/dev/null
-	rm -rf "$work" "/var/run/dpdk/stplg$$d" "/var/run/dpdk/stplg$$c"
+	rm -rf "$work" /var/run/dpdk/stplg$$*
 	exit $rc
 }
 trap cleanup EXIT INT TERM
@@ -30,21 +30,23 @@ run() {
 	local lcores=$1 queues=$2 j
 	rm -f "$work/memif.sock" "$work/dp.sock" "$work/ctl.sock"
 	# shellcheck disable=SC2086 # lcores is a list of EAL options
-	"$b/dataplane/app/stampede-dataplane" $lcores "${eal[@]}" --file-prefix "stplg$$d" \
+	"$b/dataplane/app/stampede-dataplane" $lcores "${eal[@]}" --file-prefix "stplg$$d$queues" \
 		--vdev "net_memif0,role=server,socket=$work/memif.sock" -- --ip 10.12.0.2 --data "$work/data$queues" \
 		--keys-file "$work/keys" --control-socket "$work/dp.sock" --holds-max 65536 --orders-max 65536 \
 		--idem-max 65536 --buyers-max 65536 >"$work/dataplane$queues.log" 2>&1 &
 	dp_pid=$!
-	for _ in $(seq 150); do grep -q "ready on" "$work/dataplane$queues.log" && break; sleep 0.1; done
+	for _ in $(seq 300); do grep -q "ready on" "$work/dataplane$queues.log" && [ -S "$work/dp.sock" ] && break; sleep 0.1; done
 	grep -q "ready on" "$work/dataplane$queues.log" || fail "dataplane not ready"
 	"$b/control/stampede-control" --data "$work/data$queues" --dataplane "$work/dp.sock" --socket "$work/ctl.sock" \
 		--metrics 0 >"$work/control$queues.log" 2>&1 &
 	ctl_pid=$!
 	ctl() { "$b/control/stampedectl" --socket "$work/ctl.sock" "$@"; }
 	for _ in $(seq 100); do ctl events >/dev/null 2>&1 && break; sleep 0.1; done
-	ctl load "$src/docs/examples/comiccon.json" >/dev/null || fail "load"
+	# stampede-control answers before it has reached the dataplane: retry the load a while.
+	for _ in $(seq 50); do ctl load "$src/docs/examples/comiccon.json" >/dev/null 2>&1 && break; sleep 0.2; done
+	ctl events | grep -q 2016 || fail "load"
 	ctl set 2016 --admission-rate 2000 --max-active 1000 >/dev/null || fail "set"
-	j=$(timeout 90 "$lg" -l 0 "${eal[@]}" --file-prefix "stplg$$c" \
+	j=$(timeout 90 "$lg" -l 0 "${eal[@]}" --file-prefix "stplg$$c$queues" \
 		--vdev "net_memif0,role=client,socket=$work/memif.sock" -- --transport dpdk --ip 10.12.0.1 --queues "$queues" \
 		--server 10.12.0.2 --scenario comiccon --buyers 3000 --time-scale 0.02 --abandon 0 --seconds 40 \
 		--ctl "$b/control/stampedectl" --ctl-socket "$work/ctl.sock" --no-progress 2>"$work/loadgen$queues.log" | tail -1) ||
@@ -62,7 +64,7 @@ run() {
 	kill -TERM "$ctl_pid" "$dp_pid" 2>/dev/null
 	wait "$ctl_pid" "$dp_pid" 2>/dev/null || true
 	ctl_pid="" dp_pid=""
-	rm -rf "/var/run/dpdk/stplg$$d" "/var/run/dpdk/stplg$$c"
+	rm -rf "/var/run/dpdk/stplg$$d$queues" "/var/run/dpdk/stplg$$c$queues"
 }
 run "-l 1" 1
 run "--lcores=0@0,1@1,2@1" 2

@@ -5,7 +5,7 @@
  * the report.
  *
  *   stampede-loadgen --scenario comiccon --server 10.11.0.2 [OPTIONS]
- *   stampede-loadgen EAL-ARGS -- --transport dpdk --scenario arena ... (when built with lg_dpdk.c)
+ *   stampede-loadgen EAL-ARGS -- --transport dpdk --scenario arena ...
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,9 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef LG_HAVE_DPDK
 #include <rte_eal.h>
-#endif
 
 #include "tools/loadgen/lg_report.h"
 #include "tools/loadgen/lg_run.h"
@@ -267,7 +265,6 @@ static struct lg_transport *open_transport(const struct lg_config *cfg, const st
 		}
 		return lg_socket_open(cfg->server, cfg->port, cfg->sockets_n, err, errlen);
 	}
-#ifdef LG_HAVE_DPDK
 	if (!dp->ip) {
 		snprintf(err, errlen, "--transport dpdk needs --ip (our IPv4 address)");
 		return NULL;
@@ -286,13 +283,6 @@ static struct lg_transport *open_transport(const struct lg_config *cfg, const st
 		.queues_n = dp->queues ? dp->queues : 1,
 	};
 	return lg_dpdk_open(&o, err, errlen);
-#else
-	(void)dp;
-	(void)eal_argc;
-	(void)eal_argv;
-	snprintf(err, errlen, "--transport dpdk: not built (tools/loadgen/lg_dpdk.c was absent at build time)");
-	return NULL;
-#endif
 }
 
 /* Verify the run against the export; 0 and *v filled, or -1 (message on stderr). */
@@ -409,9 +399,7 @@ int main(int argc, char **argv)
 	lg_run_free(&run);
 	tr->close(tr);
 	lg_plan_free(&plan);
-#ifdef LG_HAVE_DPDK
 	if (strcmp(cfg.transport, "dpdk") == 0)
 		rte_eal_cleanup();
-#endif
 	return rc;
 }
