@@ -452,7 +452,14 @@ static void handle_packet(struct dpa_lcore *lc, struct rte_mbuf *m, uint64_t now
 	handle_datagram(lc, m, payload, len, &peer, now_ms);
 }
 
-/* Execute handed-off requests: each answer is one datagram, so no more are
+static int same_peer(const struct dpa_peer *a, const struct dpa_peer *b)
+{
+	return a->ip_be == b->ip_be && a->port_be == b->port_be && rte_is_same_ether_addr(&a->mac, &b->mac);
+}
+
+/* Execute handed-off requests. Answers to one peer that follow each other in
+ * the ring (the messages of one request datagram) share a reply datagram, up
+ * to PROTO_MSGS_MAX; each handoff adds at most one datagram, so no more are
  * taken than the TX buffer has room for (the rest wait in the ring, whose
  * fullness the senders answer busy). */
 static void handle_handoffs(struct dpa_lcore *lc, uint64_t now_ms)
@@ -463,9 +470,18 @@ static void handle_handoffs(struct dpa_lcore *lc, uint64_t now_ms)
 		return;
 	unsigned n = rte_ring_sc_dequeue_burst_elem(lc->inbox, hb, sizeof(hb[0]),
 						    room < DPA_HANDOFF_BURST_MAX ? room : DPA_HANDOFF_BURST_MAX, NULL);
+	struct reply_ctx ctx;
+	int open = 0;
 	for (unsigned i = 0; i < n; i++) {
-		struct reply_ctx ctx;
-		reply_init(&ctx, lc, &hb[i].peer, NULL, hb[i].rx_tsc);
+		if (open && (!same_peer(&ctx.peer, &hb[i].peer) || ctx.meta.n_msgs >= PROTO_MSGS_MAX)) {
+			reply_emit(&ctx, 1);
+			open = 0;
+		}
+		if (!open) {
+			/* rx_tsc of the first in ring order, for all of them. */
+			reply_init(&ctx, lc, &hb[i].peer, NULL, hb[i].rx_tsc);
+			open = 1;
+		}
 		struct proto_hdr hdr = {.opcode = hb[i].opcode,
 					.client_id = hb[i].rq.client_id,
 					.request_id = hb[i].rq.request_id};
@@ -479,8 +495,9 @@ static void handle_handoffs(struct dpa_lcore *lc, uint64_t now_ms)
 			dp_execute(lc->w, &hb[i].rq, now_ms, &r);
 			reply_hold(&ctx, &hdr, &r);
 		}
-		reply_emit(&ctx, 1);
 	}
+	if (open)
+		reply_emit(&ctx, 1);
 	lc->c.handoffs_in += n;
 }
 

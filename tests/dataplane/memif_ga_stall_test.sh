@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # memif_ga_stall_test.sh BUILD_DIR DP_CTL_CALL - a two-worker dataplane whose
 # client reads no reply for its first 800 ms (stampede-memif-client
-# --rx-stall-ms): the server's TX rings fill up while requests keep coming
-# (the client's resends after 500 ms). Every answer must still be sent: no
+# --rx-stall-ms; memif rings of 64 slots, rsize=6): the server's TX rings fill
+# up while requests keep coming (the client's resends after 500 ms). Every answer must still be sent: no
 # worker may count tx_dropped (a reply message lost, its request left to the
 # client's 500 ms resend), and the event must sell out exactly.
 set -euo pipefail
@@ -27,14 +27,14 @@ eal=(--no-huge -m 1024 --no-pci --log-level=lib.eal:error)
 # --workers 2); only worker 0 receives, so half the holds are handed off and
 # each such answer is a datagram of its own.
 "$b/dataplane/app/stampede-dataplane" --lcores=0@0,1@1,2@1 "${eal[@]}" --file-prefix "stps$$d" \
-	--vdev "net_memif0,role=server,socket=$work/memif.sock" -- --ip 10.12.0.2 \
+	--vdev "net_memif0,role=server,socket=$work/memif.sock,rsize=6" -- --ip 10.12.0.2 \
 	--data "$work/data" --keys-file none --inventory "$work/inv.json" --control-socket "$work/dp.sock" \
 	--holds-max 32768 --orders-max 32768 --idem-max 65536 --buyers-max 32768 --nosync >"$work/dp.log" 2>&1 &
 dp_pid=$!
 for _ in $(seq 100); do grep -q "ready on" "$work/dp.log" && break; sleep 0.1; done
 grep -q "ready on" "$work/dp.log" || { cat "$work/dp.log" >&2; exit 1; }
 out=$("$b/tools/stampede-memif-client" -l 0 "${eal[@]}" --file-prefix "stps$$c" \
-	--vdev "net_memif0,role=client,socket=$work/memif.sock" -- --mode ga --event 9 \
+	--vdev "net_memif0,role=client,socket=$work/memif.sock,rsize=6" -- --mode ga --event 9 \
 	--ga 1:24000,2:4000,3:96 --per-hold 4 --batch 16 --window 4096 --queues 2 --rx-stall-ms 800 \
 	--seconds 20 | tail -n 1)
 echo "$out"
