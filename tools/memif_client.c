@@ -33,7 +33,9 @@
  * --seconds S, --server-mac XX:..:XX (skip ARP, for flood against testpmd),
  * --ga ID:CAPACITY[,...] and --per-hold K (ga mode), --queues N (RX/TX
  * queue pairs: as many as the dataplane has workers, whose replies come back
- * on their own queues).
+ * on their own queues), --rx-stall-ms N (bench and ga modes: read no reply
+ * for the first N ms, 0..10000, so the server's TX ring fills up: a test of
+ * what the dataplane does when replies are not drained).
  *
  * The Ethernet/ARP/IPv4/UDP link is tools/dp_link (shared with the load
  * generator's dpdk transport).
@@ -88,6 +90,7 @@ static unsigned tx_backlog_n;
 /* Datagrams the client lost itself (TX backlog full, mbuf pool empty), sent
  * and received: so a bench can tell where resent requests went missing. */
 static uint64_t mc_tx_lost, mc_no_mbuf, mc_dgrams_out, mc_dgrams_in;
+static unsigned mc_rx_stall_ms; /* --rx-stall-ms */
 
 static void send_frames(struct rte_mbuf **m, unsigned n)
 {
@@ -489,7 +492,7 @@ static int mode_bench(uint32_t event, uint32_t events, uint32_t sections, uint32
 		if (n_tx || tx_backlog_n)
 			send_frames(tx, n_tx);
 		struct rte_mbuf *rx[MC_BURST];
-		uint16_t n = dp_link_rx(&mc.link, rx, MC_BURST);
+		uint16_t n = t < t0 + mc_rx_stall_ms * 1000ull ? 0 : dp_link_rx(&mc.link, rx, MC_BURST);
 		mc_dgrams_in += n;
 		for (uint16_t i = 0; i < n; i++) {
 			uint16_t plen;
@@ -633,7 +636,7 @@ int main(int argc, char **argv)
 		{"events", required_argument, NULL, 'E'},  {"batch", required_argument, NULL, 'B'},
 		{"seconds", required_argument, NULL, 't'}, {"server-mac", required_argument, NULL, 'M'},
 		{"ga", required_argument, NULL, 'g'},      {"per-hold", required_argument, NULL, 'k'},
-		{"queues", required_argument, NULL, 'q'},
+		{"queues", required_argument, NULL, 'q'},  {"rx-stall-ms", required_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0}};
 	int c;
 	optind = 1;
@@ -654,11 +657,12 @@ int main(int argc, char **argv)
 		case 'g': ga_text = optarg; break;
 		case 'k': ga.per_hold = (unsigned)atoi(optarg); break;
 		case 'q': queues = (unsigned)atoi(optarg); break;
+		case 'R': mc_rx_stall_ms = (unsigned)atoi(optarg); break;
 		default: rte_exit(2, "usage: see the comment at the top of tools/memif_client.c\n");
 		}
 	}
 	if (window < 1 || window > MC_WINDOW_MAX || sections < 1 || seats < 1 || events < 1 || events > 64 ||
-	    batch < 1 || batch > 16 ||
+	    batch < 1 || batch > 16 || mc_rx_stall_ms > 10000 ||
 	    seconds <= 0)
 		rte_exit(2, "bad option value\n");
 	if (strcmp(mode, "ga") == 0) {

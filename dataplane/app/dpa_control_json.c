@@ -126,12 +126,14 @@ static json_t *workers_json(struct dpa_app *app, uint64_t *lat_total, uint64_t *
 		}
 		*lat_sum += c->latency_sum_us;
 		json_array_append_new(
-			a, json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "worker", (int)i, "requests",
+			a, json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "worker", (int)i, "requests",
 				     (json_int_t)c->requests, "rx_pkts", (json_int_t)c->rx_pkts, "tx_pkts",
 				     (json_int_t)c->tx_pkts, "busy_backlog", (json_int_t)c->busy_backlog, "malformed",
 				     (json_int_t)c->malformed, "not_stampede", (json_int_t)c->not_stampede, "handoffs_in",
 				     (json_int_t)c->handoffs_in, "handoffs_out", (json_int_t)c->handoffs_out, "ctl_items",
-				     (json_int_t)c->ctl_items, "latency_us", dpa_json_hist(lat, c->latency_sum_us, "sum_us")));
+				     (json_int_t)c->ctl_items, "tx_dropped", (json_int_t)c->tx_dropped, "mbuf_alloc_failed",
+				     (json_int_t)c->mbuf_alloc_failed, "handoff_full", (json_int_t)c->handoff_full,
+				     "pending_max_seen", (json_int_t)c->pending_max_seen, "latency_us", dpa_json_hist(lat, c->latency_sum_us, "sum_us")));
 	}
 	return a;
 }

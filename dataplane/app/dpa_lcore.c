@@ -50,6 +50,21 @@ struct reply_ctx {
 	uint8_t mem[PROTO_DGRAM_MAX];
 };
 
+/* Most reply datagrams one request datagram can produce: a datagram is sent
+ * early only when the next message's reply might not fit, so at most one per
+ * message (an ARP or ICMP answer is one). */
+#define DPA_REPLY_DGRAMS_PER_RX PROTO_MSGS_MAX
+_Static_assert(DPA_TX_BUF_MAX >= DPA_REPLY_DGRAMS_PER_RX && DPA_TX_BUF_MAX >= DPA_HANDOFF_BURST_MAX,
+	       "an empty TX buffer takes the answers to one datagram and one handoff burst");
+
+/* Room left in the TX buffer. Work is taken in only as far as its replies
+ * are sure to fit (RX bursts, handoffs: see dpa_lcore_main), so a TX queue
+ * the peer does not drain holds work back instead of losing answers. */
+static uint32_t tx_room(const struct dpa_lcore *lc)
+{
+	return DPA_TX_BUF_MAX - lc->n_tx;
+}
+
 static void tx_queue(struct dpa_lcore *lc, struct rte_mbuf *m, struct dpa_tx_meta meta)
 {
 	if (lc->n_tx == DPA_TX_BUF_MAX) {
@@ -78,8 +93,8 @@ static void latency_note(struct dpa_lcore *lc, uint32_t sent, uint64_t tsc)
 }
 
 /* Send what the TX queue takes; keep the rest for the next turn (a full
- * ring is momentary). Replies are dropped only when the buffer itself is
- * full, in tx_queue, and counted. */
+ * ring is momentary). The buffer cannot overflow: work is taken in only
+ * within tx_room; tx_queue's drop (counted as tx_dropped) is a last guard. */
 static void tx_flush(struct dpa_lcore *lc)
 {
 	uint32_t sent = 0;
@@ -437,13 +452,36 @@ static void handle_packet(struct dpa_lcore *lc, struct rte_mbuf *m, uint64_t now
 	handle_datagram(lc, m, payload, len, &peer, now_ms);
 }
 
+static int same_peer(const struct dpa_peer *a, const struct dpa_peer *b)
+{
+	return a->ip_be == b->ip_be && a->port_be == b->port_be && rte_is_same_ether_addr(&a->mac, &b->mac);
+}
+
+/* Execute handed-off requests. Answers to one peer that follow each other in
+ * the ring (the messages of one request datagram) share a reply datagram, up
+ * to PROTO_MSGS_MAX; each handoff adds at most one datagram, so no more are
+ * taken than the TX buffer has room for (the rest wait in the ring, whose
+ * fullness the senders answer busy). */
 static void handle_handoffs(struct dpa_lcore *lc, uint64_t now_ms)
 {
 	struct dpa_handoff hb[DPA_HANDOFF_BURST_MAX];
-	unsigned n = rte_ring_sc_dequeue_burst_elem(lc->inbox, hb, sizeof(hb[0]), DPA_HANDOFF_BURST_MAX, NULL);
+	const uint32_t room = tx_room(lc);
+	if (room == 0)
+		return;
+	unsigned n = rte_ring_sc_dequeue_burst_elem(lc->inbox, hb, sizeof(hb[0]),
+						    room < DPA_HANDOFF_BURST_MAX ? room : DPA_HANDOFF_BURST_MAX, NULL);
+	struct reply_ctx ctx;
+	int open = 0;
 	for (unsigned i = 0; i < n; i++) {
-		struct reply_ctx ctx;
-		reply_init(&ctx, lc, &hb[i].peer, NULL, hb[i].rx_tsc);
+		if (open && (!same_peer(&ctx.peer, &hb[i].peer) || ctx.meta.n_msgs >= PROTO_MSGS_MAX)) {
+			reply_emit(&ctx, 1);
+			open = 0;
+		}
+		if (!open) {
+			/* rx_tsc of the first in ring order, for all of them. */
+			reply_init(&ctx, lc, &hb[i].peer, NULL, hb[i].rx_tsc);
+			open = 1;
+		}
 		struct proto_hdr hdr = {.opcode = hb[i].opcode,
 					.client_id = hb[i].rq.client_id,
 					.request_id = hb[i].rq.request_id};
@@ -457,8 +495,9 @@ static void handle_handoffs(struct dpa_lcore *lc, uint64_t now_ms)
 			dp_execute(lc->w, &hb[i].rq, now_ms, &r);
 			reply_hold(&ctx, &hdr, &r);
 		}
-		reply_emit(&ctx, 1);
 	}
+	if (open)
+		reply_emit(&ctx, 1);
 	lc->c.handoffs_in += n;
 }
 
@@ -515,8 +554,13 @@ int dpa_lcore_main(void *arg)
 		const uint64_t now_ms = dpa_now_ms(app, tsc);
 		lc->turn_tsc = tsc;
 		const int quitting = atomic_load_explicit(&app->quit, memory_order_relaxed);
-		if (has_rx && !quitting) {
-			uint16_t nb = rte_eth_rx_burst(port, queue, pkts, DPA_PKT_BURST_MAX);
+		/* No more packets than the TX buffer can surely answer: when
+		 * the peer stops draining replies, requests wait in the RX
+		 * ring (or the peer's) instead of replies being dropped. */
+		const uint32_t rx_max = tx_room(lc) / DPA_REPLY_DGRAMS_PER_RX;
+		if (has_rx && !quitting && rx_max) {
+			uint16_t nb = rte_eth_rx_burst(port, queue, pkts,
+						       (uint16_t)(rx_max < DPA_PKT_BURST_MAX ? rx_max : DPA_PKT_BURST_MAX));
 			lc->c.rx_pkts += nb;
 			for (uint16_t i = 0; i < nb; i++)
 				handle_packet(lc, pkts[i], now_ms);
