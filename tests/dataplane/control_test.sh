@@ -8,52 +8,16 @@
 set -euo pipefail
 dp=$1
 call=$2
-work=$(mktemp -d /tmp/stampede-ctl-XXXXXX)
-prefix="stctl$$"
-dp_pid=""
-cleanup() {
-	[ -n "$dp_pid" ] && kill -KILL "$dp_pid" 2>/dev/null || true
-	rm -rf "$work" "/var/run/dpdk/$prefix"
-}
-trap cleanup EXIT INT TERM
-sock="$work/run/dp.sock"
-fail() {
-	echo "control test: FAIL: $*" >&2
-	[ -f "$work/dp.log" ] && tail -20 "$work/dp.log" >&2
-	exit 1
-}
+name="control test"
+tag=ctl
+# shellcheck source=tests/dataplane/ctl_lib.sh
+. "$(dirname "$0")/ctl_lib.sh"
 inv() { # inv FILE SEATS [EXTRA-SECTION-JSON] [NAME]
 	cat >"$1" <<JSON
 {"format": "stampede-inventory/1", "events": [{"id": 1, "name": "${4:-ctl test}",
  "tiers": [{"id": 1, "name": "standard", "price_cents": 1000}],
  "sections": [{"id": 3, "name": "Floor", "rows": [{"label": "A", "seats": "1-$2", "tier": 1}]}${3:-}]}]}
 JSON
-}
-load_req() { # load_req FILE -> the JSON request
-	python3 -c 'import json,sys; print(json.dumps({"cmd": "load", "name": sys.argv[1].split("/")[-1], "inventory": open(sys.argv[1]).read()}))' "$1"
-}
-c() { "$call" "$sock" "$@"; }
-expect() { # expect REPLY PATTERN WHAT
-	grep -q -- "$2" <<<"$1" || fail "$3: got $1"
-}
-start_dp() {
-	: >"$work/dp.log"
-	"$dp" -l 1 --no-huge -m 256 --no-pci --log-level=lib.eal:error --file-prefix "$prefix" --vdev net_null0 -- \
-		--data "$work/data" --keys-file none --control-socket "$sock" --holds-max 1024 --orders-max 1024 --idem-max 1024 \
-		--buyers-max 1024 >>"$work/dp.log" 2>&1 &
-	dp_pid=$!
-	for _ in $(seq 100); do
-		grep -q "ready on" "$work/dp.log" && return 0
-		kill -0 "$dp_pid" 2>/dev/null || fail "dataplane exited at start"
-		sleep 0.1
-	done
-	fail "dataplane not ready"
-}
-stop_dp() {
-	kill -TERM "$dp_pid"
-	wait "$dp_pid" || fail "dataplane exit status $? on SIGTERM"
-	dp_pid=""
-	[ ! -e "$sock" ] || fail "socket file left behind at exit"
 }
 
 inv "$work/good.json" 20
@@ -62,7 +26,7 @@ inv "$work/bigger.json" 30
 inv "$work/added.json" 20 ', {"id": 4, "name": "Balcony", "rows": [{"label": "B", "seats": "1-5", "tier": 1}]}'
 echo '{"format": "stampede-inventory/1", "events": [{"id": 2, "name": "bad"}]}' >"$work/bad.json"
 
-start_dp
+start_dp --keys-file none
 [ "$(stat -c %a "$sock")" = 600 ] || fail "socket mode $(stat -c %a "$sock"), expected 600"
 r=$(c '{"cmd":"hello"}'); expect "$r" '"ok":true' hello; expect "$r" '"version":1' hello; expect "$r" '"workers":1' hello
 r=$(c "$(load_req "$work/good.json")"); expect "$r" '"action":"added"' "load good"
@@ -102,7 +66,7 @@ r=$(c '{"cmd":"hello"}'); expect "$r" '"ok":true' "hello after garbage"
 stop_dp
 
 # A restart keeps the pause, the set values and the reloaded name.
-start_dp
+start_dp --keys-file none
 r=$(c '{"cmd":"status"}'); expect "$r" '"state":"paused"' "pause after restart"
 expect "$r" '"max_active_shoppers":600' "set after restart"; expect "$r" '"name":"renamed test"' "name after restart"
 r=$(c '{"cmd":"sale","event":1,"action":"open"}'); expect "$r" '"state":"open"' "open"

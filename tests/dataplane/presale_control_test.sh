@@ -8,47 +8,11 @@
 set -euo pipefail
 dp=$1
 call=$2
-work=$(mktemp -d /tmp/stampede-psctl-XXXXXX)
-prefix="stpsctl$$"
-dp_pid=""
-cleanup() {
-	[ -n "$dp_pid" ] && kill -KILL "$dp_pid" 2>/dev/null || true
-	rm -rf "$work" "/var/run/dpdk/$prefix"
-}
-trap cleanup EXIT INT TERM
-sock="$work/run/dp.sock"
+name="presale control test"
+tag=psctl
+# shellcheck source=tests/dataplane/ctl_lib.sh
+. "$(dirname "$0")/ctl_lib.sh"
 keys="$work/keys"
-fail() {
-	echo "presale control test: FAIL: $*" >&2
-	[ -f "$work/dp.log" ] && tail -20 "$work/dp.log" >&2
-	exit 1
-}
-c() { "$call" "$sock" "$@"; }
-expect() { # expect REPLY PATTERN WHAT
-	grep -q -- "$2" <<<"$1" || fail "$3: got ${1:0:600}"
-}
-load_msg() { # load_msg FILE: a `load` request with FILE's text
-	python3 -c 'import json,sys; print(json.dumps({"cmd": "load", "name": "inv.json", "inventory": open(sys.argv[1]).read()}))' "$1"
-}
-eal=(--no-huge -m 256 --no-pci --log-level=lib.eal:error --file-prefix "$prefix" --vdev net_null0)
-start_dp() {
-	: >"$work/dp.log"
-	"$dp" -l 1 "${eal[@]}" -- --data "$work/data" --keys-file "$keys" --inventory "$work/inv.json" \
-		--control-socket "$sock" --holds-max 1024 --orders-max 1024 --idem-max 1024 \
-		--buyers-max 1024 >>"$work/dp.log" 2>&1 &
-	dp_pid=$!
-	for _ in $(seq 100); do
-		grep -q "ready on" "$work/dp.log" && return 0
-		kill -0 "$dp_pid" 2>/dev/null || fail "dataplane exited at start"
-		sleep 0.1
-	done
-	fail "dataplane not ready"
-}
-stop_dp() {
-	kill -TERM "$dp_pid"
-	wait "$dp_pid" || fail "dataplane exit status $? on SIGTERM"
-	dp_pid=""
-}
 printf '5 %s\n' "$(printf 'ab%.0s' $(seq 32))" >"$keys"
 chmod 600 "$keys"
 # Event 1: two windows; event 2: none. Event 3: five windows of 1024 codes
@@ -76,7 +40,7 @@ over = dict(fans, codes=[{"code": "A", "uses": 1000000}, {"code": "B", "uses": 4
 json.dump({"format": "stampede-inventory/1", "events": [ev(1, [over])]}, open(sys.argv[3], "w"))
 PY
 
-start_dp
+start_dp --keys-file "$keys" --inventory "$work/inv.json"
 r=$(c '{"cmd":"presale","event":1}')
 expect "$r" '"ok":true' "presale ok"
 expect "$r" '"index":0,"name":"Fans"' "window 0"
@@ -100,11 +64,11 @@ r=$(c '{"cmd":"presale"}'); expect "$r" '"error":"bad_request".*event' "no event
 r=$(c '{"cmd":"presale","event":"1"}'); expect "$r" '"error":"bad_request".*event' "event string"
 r=$(c '{"cmd":"presale","event":1,"codes":1}'); expect "$r" '"error":"bad_request".*codes' "codes not boolean"
 # a load over the slot limit changes nothing
-r=$(c "$(load_msg "$work/over.json")")
+r=$(c "$(load_req "$work/over.json")")
 expect "$r" '"error":"invalid".*DP_PRESALE_SLOTS_MAX' "over the slot limit"
 r=$(c '{"cmd":"presale","event":1}'); expect "$r" '"name":"Press"' "refused load changed nothing"
 # a load that changes the codes
-r=$(c "$(load_msg "$work/big.json")"); expect "$r" '"action":"reloaded"' "reload"
+r=$(c "$(load_req "$work/big.json")"); expect "$r" '"action":"reloaded"' "reload"
 r=$(c '{"cmd":"presale","event":1,"codes":true}')
 expect "$r" '"codes":2,.*"used":0,"uses":61' "reloaded window"
 expect "$r" '{"code":"NEW","used":0,"uses":1}' "new code"
@@ -114,7 +78,7 @@ stop_dp
 # A restart keeps the windows (stored), whatever the --inventory file says
 # after a load changed them... the file is loaded again at start: its windows.
 cp "$work/big.json" "$work/inv.json"
-start_dp
+start_dp --keys-file "$keys" --inventory "$work/inv.json"
 r=$(c '{"cmd":"presale","event":1,"codes":true}')
 expect "$r" '{"code":"NEW","used":0,"uses":1}' "windows after restart"
 r=$(c '{"cmd":"presale","event":3}'); expect "$r" '"windows":\[{"codes":1024' "recovered event 3"

@@ -9,44 +9,11 @@
 set -euo pipefail
 dp=$1
 call=$2
-work=$(mktemp -d /tmp/stampede-qctl-XXXXXX)
-prefix="stqctl$$"
-dp_pid=""
-cleanup() {
-	[ -n "$dp_pid" ] && kill -KILL "$dp_pid" 2>/dev/null || true
-	rm -rf "$work" "/var/run/dpdk/$prefix"
-}
-trap cleanup EXIT INT TERM
-sock="$work/run/dp.sock"
+name="queue control test"
+tag=qctl
+# shellcheck source=tests/dataplane/ctl_lib.sh
+. "$(dirname "$0")/ctl_lib.sh"
 keys="$work/keys"
-fail() {
-	echo "queue control test: FAIL: $*" >&2
-	[ -f "$work/dp.log" ] && tail -20 "$work/dp.log" >&2
-	exit 1
-}
-c() { "$call" "$sock" "$@"; }
-expect() { # expect REPLY PATTERN WHAT
-	grep -q -- "$2" <<<"$1" || fail "$3: got $1"
-}
-eal=(--no-huge -m 256 --no-pci --log-level=lib.eal:error --file-prefix "$prefix" --vdev net_null0)
-start_dp() {
-	: >"$work/dp.log"
-	"$dp" -l 1 "${eal[@]}" -- --data "$work/data" --keys-file "$keys" --inventory "$work/inv.json" \
-		--control-socket "$sock" --holds-max 1024 --orders-max 1024 --idem-max 1024 \
-		--buyers-max 1024 >>"$work/dp.log" 2>&1 &
-	dp_pid=$!
-	for _ in $(seq 100); do
-		grep -q "ready on" "$work/dp.log" && return 0
-		kill -0 "$dp_pid" 2>/dev/null || fail "dataplane exited at start"
-		sleep 0.1
-	done
-	fail "dataplane not ready"
-}
-stop_dp() {
-	kill -TERM "$dp_pid"
-	wait "$dp_pid" || fail "dataplane exit status $? on SIGTERM"
-	dp_pid=""
-}
 cat >"$work/inv.json" <<'JSON'
 {"format": "stampede-inventory/1", "events": [
  {"id": 1, "name": "on", "tiers": [{"id": 1, "name": "t", "price_cents": 1000}],
@@ -89,7 +56,7 @@ if [ ! -e /etc/stampede/keys ]; then
 	wait "$dpd" || fail "dataplane exited non-zero on SIGTERM"
 fi
 
-start_dp
+start_dp --keys-file "$keys" --inventory "$work/inv.json"
 r=$(c '{"cmd":"queue"}')
 # (jansson sorts the keys)
 expect "$r" '"active":true,"admission_per_s":10,"admitted":0,"id":1,"joined":0,"max_active_shoppers":100,"mode":"on","opened":true' "queue: event 1 on, opened"
@@ -132,7 +99,7 @@ printf '6 %s\n' "$(printf 'cd%.0s' $(seq 32))" >"$keys"
 stop_dp
 
 # A restart keeps admitted, rate and the auto switch.
-start_dp
+start_dp --keys-file "$keys" --inventory "$work/inv.json"
 r=$(c '{"cmd":"queue","event":1}'); expect "$r" '"admitted":50,.*"rate_per_s":20' "admit after restart"
 r=$(c '{"cmd":"queue","event":2}'); expect "$r" '"active":true' "auto switch after restart"
 stop_dp
