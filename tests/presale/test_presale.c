@@ -19,15 +19,12 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <linux/seccomp.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <urcu/urcu-qsbr.h>
 
 #include "dataplane/dp_presale.h"
 #include "dataplane/dp_token.h"
 #include "tests/common/alloc_count.h"
+#include "tests/common/no_syscall.h"
 #include "tests/engine/helpers.h"
 
 #define MIN_MS 60000ull
@@ -691,6 +688,21 @@ static unsigned long redeem_loop(struct fx *f, const uint8_t *acc, unsigned n, u
 }
 #endif
 
+#ifndef ALLOC_COUNT_OFF
+struct redeem_args {
+	struct fx *f;
+	const uint8_t *tok;
+	unsigned n;
+};
+
+/* redeem_loop for no_syscall_run (arg: a struct redeem_args). */
+static unsigned long redeem_child(void *arg)
+{
+	const struct redeem_args *r = arg;
+	return redeem_loop(r->f, r->tok, r->n, 20000);
+}
+#endif
+
 /* The redeem path: no allocation, no system call. */
 static void test_worker_path(void **state)
 {
@@ -714,31 +726,13 @@ static void test_worker_path(void **state)
 	alloc_count_armed = 0;
 	assert_int_equal(alloc_count_calls, 0);
 	assert_int_equal(ok, 4ul * N);
-	int fds[2];
-	assert_int_equal(pipe(fds), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(fds[0]);
-		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT) != 0)
-			_exit(3);
-		ok = redeem_loop(f, a.token, N, 20000);
-		if (write(fds[1], &ok, sizeof(ok)) != (ssize_t)sizeof(ok))
-			syscall(SYS_exit, 2);
-		syscall(SYS_exit, 0);
-	}
-	close(fds[1]);
-	ok = 0;
-	ssize_t got = read(fds[0], &ok, sizeof(ok));
-	close(fds[0]);
-	int status = 0;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (WIFSIGNALED(status))
-		fail_msg("child killed by signal %d: a system call on the redeem path", WTERMSIG(status));
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_int_equal(got, (ssize_t)sizeof(ok));
-	assert_int_equal(ok, 4ul * N);
+	struct redeem_args args = {.f = f, .tok = a.token, .n = N};
+	unsigned long in_child = 0;
+	const int killed = no_syscall_run(redeem_child, &args, &in_child);
+	if (killed > 0)
+		fail_msg("child killed by signal %d: a system call on the redeem path", killed);
+	assert_int_equal(killed, 0);
+	assert_int_equal(in_child, 4ul * N);
 #endif
 }
 

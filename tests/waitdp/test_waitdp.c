@@ -20,16 +20,12 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <linux/seccomp.h>
 #include <lmdb.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include "dataplane/dp_token.h"
 #include "tests/engine/helpers.h"
 #include "tests/common/alloc_count.h"
+#include "tests/common/no_syscall.h"
 
 #define EV2 200u
 #define T_ON_SALE_AHEAD_MS 60000u
@@ -749,6 +745,21 @@ static unsigned long worker_loop(struct fx *f, const struct dp_queue_answer *a, 
 }
 #endif
 
+#ifndef ALLOC_COUNT_OFF
+struct worker_args {
+	struct fx *f;
+	const struct dp_queue_answer *a, *acc;
+	unsigned n;
+};
+
+/* worker_loop for no_syscall_run (arg: a struct worker_args). */
+static unsigned long worker_child(void *arg)
+{
+	const struct worker_args *w = arg;
+	return worker_loop(w->f, w->a, w->acc, w->n);
+}
+#endif
+
 /* Nothing on the worker path (poll with the admission-step lookup, hold
  * check) allocates or makes a system call (a lock would need futex). */
 static void test_window_worker_path(void **state)
@@ -779,31 +790,13 @@ static void test_window_worker_path(void **state)
 	alloc_count_armed = 0;
 	assert_int_equal(alloc_count_calls, 0);
 	assert_int_equal(ok, 4ul * N);
-	int fds[2];
-	assert_int_equal(pipe(fds), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(fds[0]);
-		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT) != 0)
-			_exit(3);
-		ok = worker_loop(f, a, &acc, N);
-		if (write(fds[1], &ok, sizeof(ok)) != (ssize_t)sizeof(ok))
-			syscall(SYS_exit, 2);
-		syscall(SYS_exit, 0); /* exit_group is not allowed in strict mode */
-	}
-	close(fds[1]);
-	ok = 0;
-	ssize_t got = read(fds[0], &ok, sizeof(ok));
-	close(fds[0]);
-	int status = 0;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (WIFSIGNALED(status))
-		fail_msg("child killed by signal %d: a system call on the worker path", WTERMSIG(status));
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_int_equal(got, (ssize_t)sizeof(ok));
-	assert_int_equal(ok, 4ul * N);
+	struct worker_args args = {.f = f, .a = a, .acc = &acc, .n = N};
+	unsigned long in_child = 0;
+	const int killed = no_syscall_run(worker_child, &args, &in_child);
+	if (killed > 0)
+		fail_msg("child killed by signal %d: a system call on the worker path", killed);
+	assert_int_equal(killed, 0);
+	assert_int_equal(in_child, 4ul * N);
 #endif
 }
 

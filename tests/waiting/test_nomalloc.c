@@ -22,16 +22,12 @@
 
 #include <cmocka.h>
 
-#include <linux/seccomp.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dataplane/dp_token.h"
 #include "tests/waiting/waiting_helpers.h"
 #include "tests/common/alloc_count.h"
+#include "tests/common/no_syscall.h"
 
 #define NOMALLOC_CALLS 100000
 
@@ -100,6 +96,12 @@ static unsigned long mint_verify_loop(const struct dp_keys *ks)
 	}
 	return ok;
 }
+
+/* mint_verify_loop for no_syscall_run (arg: the struct dp_keys). */
+static unsigned long mint_verify_child(void *arg)
+{
+	return mint_verify_loop(arg);
+}
 #endif
 
 static void test_mint_verify_make_no_syscall(void **state)
@@ -113,31 +115,12 @@ static void test_mint_verify_make_no_syscall(void **state)
 	struct dp_keys *ks = dp_keys_new();
 	assert_non_null(ks);
 	assert_int_equal(dp_keys_add(ks, 4, s1), 0);
-	int fds[2];
-	assert_int_equal(pipe(fds), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(fds[0]);
-		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT) != 0)
-			_exit(3);
-		unsigned long ok = mint_verify_loop(ks);
-		if (write(fds[1], &ok, sizeof(ok)) != (ssize_t)sizeof(ok))
-			syscall(SYS_exit, 2);
-		syscall(SYS_exit, 0); /* exit_group is not allowed in strict mode */
-	}
-	close(fds[1]);
-	unsigned long ok = 0;
-	ssize_t got = read(fds[0], &ok, sizeof(ok));
-	close(fds[0]);
-	int status = 0;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (WIFSIGNALED(status))
-		fail_msg("child killed by signal %d: a system call in mint/verify", WTERMSIG(status));
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_int_equal(got, (ssize_t)sizeof(ok));
-	assert_int_equal(ok, NOMALLOC_CALLS / 2);
+	unsigned long in_child = 0;
+	const int killed = no_syscall_run(mint_verify_child, ks, &in_child);
+	if (killed > 0)
+		fail_msg("child killed by signal %d: a system call in mint/verify", killed);
+	assert_int_equal(killed, 0);
+	assert_int_equal(in_child, NOMALLOC_CALLS / 2);
 	dp_keys_free(ks);
 #endif
 }
