@@ -236,6 +236,9 @@ struct dp_presale_code;
  */
 int dpa_presale_def_of(const struct ctl_event *e, struct dp_presale_def *out, struct dp_presale_code **mem,
 		       int *unattached);
+/* The engine's sale settings of event e (on-sale time, waiting room); the
+ * presale windows are set apart (dpa_presale_def_of). e must not be NULL. */
+struct dp_sale_settings dpa_sale_settings_of(const struct ctl_event *e);
 
 /* dpa_telemetry.c */
 int dpa_telemetry_register(struct dpa_app *app);

@@ -90,6 +90,18 @@ static json_t *storage_error(int rc, const char *what)
 
 /* ---- load ---- */
 
+/* e: not NULL (dpa.h). */
+struct dp_sale_settings dpa_sale_settings_of(const struct ctl_event *e)
+{
+	const struct ctl_waiting_room *wr = &e->extra.waiting_room;
+	return (struct dp_sale_settings){.on_sale_ms = e->extra.on_sale_ms,
+					 .max_active_shoppers = wr->max_active_shoppers,
+					 .admission_per_s = wr->admission_per_s,
+					 .wr_mode = wr->mode,
+					 .purchase_window_ms = wr->purchase_window_ms,
+					 .threshold_rps = wr->threshold_rps};
+}
+
 /* e, out, mem: not NULL (dpa.h). */
 int dpa_presale_def_of(const struct ctl_event *e, struct dp_presale_def *out, struct dp_presale_code **mem,
 		       int *unattached)
@@ -203,12 +215,7 @@ static json_t *cmd_load(struct dpa_control *c, const json_t *req)
 	json_t *events = reply ? NULL : json_array();
 	for (uint32_t i = 0; i < inv->n_events && !reply; i++) {
 		const struct ctl_event *e = &inv->events[i];
-		struct dp_sale_settings sale = {.on_sale_ms = e->extra.on_sale_ms,
-						.max_active_shoppers = e->extra.waiting_room.max_active_shoppers,
-						.admission_per_s = e->extra.waiting_room.admission_per_s,
-						.wr_mode = e->extra.waiting_room.mode,
-						.purchase_window_ms = e->extra.waiting_room.purchase_window_ms,
-						.threshold_rps = e->extra.waiting_room.threshold_rps};
+		struct dp_sale_settings sale = dpa_sale_settings_of(e);
 		struct dp_presale_def pdef;
 		struct dp_presale_code *pmem = NULL;
 		if (dpa_presale_def_of(e, &pdef, &pmem, NULL) != 0) {

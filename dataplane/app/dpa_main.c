@@ -121,12 +121,7 @@ static void inventory_load(struct dpa_app *a)
 	unsigned counts[4] = {0};
 	for (uint32_t i = 0; i < inv->n_events; i++) {
 		const struct ctl_event *e = &inv->events[i];
-		struct dp_sale_settings sale = {.on_sale_ms = e->extra.on_sale_ms,
-						.max_active_shoppers = e->extra.waiting_room.max_active_shoppers,
-						.admission_per_s = e->extra.waiting_room.admission_per_s,
-						.wr_mode = e->extra.waiting_room.mode,
-						.purchase_window_ms = e->extra.waiting_room.purchase_window_ms,
-						.threshold_rps = e->extra.waiting_room.threshold_rps};
+		struct dp_sale_settings sale = dpa_sale_settings_of(e);
 		/* Presale windows: a file read here carries no member list, so
 		 * an event whose windows name one keeps the windows and codes it
 		 * had (recovered), until a `load` sends the lists. */
